@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Native local stack for machines without a Docker engine (DESIGN.md §8):
+#   Kafka  — Apache Kafka broker jars from Maven Central, KRaft combined mode, Java 17
+#   Mongo  — mongod when on PATH, otherwise FerretDB built with Go (SQLite handler)
+#   Redis  — Debian's redis-server
+#
+# usage: stack.sh provision|up|down|status [dev|test]
+#   provision  download/build what is missing (cached under .local/, idempotent)
+#   up         provision, then start the profile's servers and wait until they answer
+#   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
+#   status     print each server's state and address
+# The "test" profile uses its own ports and starts from an empty data folder every time.
+set -euo pipefail
+
+KAFKA_VERSION=4.1.2
+LOG4J_VERSION=2.25.3
+FERRETDB_VERSION=v1.24.2
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache="$root/.local/cache"
+cmd=${1:-status}
+profile=${2:-dev}
+
+case "$profile" in
+  dev)  kafka_port=9092;  ctrl_port=9093;  mongo_port=27017; redis_port=6379 ;;
+  test) kafka_port=19092; ctrl_port=19093; mongo_port=37017; redis_port=16379 ;;
+  *) echo "unknown profile '$profile' (expected dev or test)" >&2; exit 2 ;;
+esac
+state="$root/.local/stack/$profile"
+kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
+ferretdb_bin="$cache/ferretdb-$FERRETDB_VERSION/ferretdb"
+
+log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
+
+provision_redis() {
+  command -v redis-server >/dev/null && return
+  log "installing redis-server from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  # the Debian package starts a system instance on 6379; the stack runs its own
+  (service redis-server stop || pkill -x redis-server || true) >/dev/null 2>&1
+}
+
+provision_kafka() {
+  [ -f "$kafka_libs/.complete" ] && return
+  command -v mvn >/dev/null || { log "Maven (mvn) is required to fetch the Kafka jars"; exit 1; }
+  command -v java >/dev/null || { log "Java 17 is required to run Kafka"; exit 1; }
+  log "resolving Apache Kafka $KAFKA_VERSION from Maven Central"
+  local work="$cache/kafka-$KAFKA_VERSION"
+  mkdir -p "$work"
+  sed -e "s/@KAFKA_VERSION@/$KAFKA_VERSION/" -e "s/@LOG4J_VERSION@/$LOG4J_VERSION/" \
+    "$root/deploy/local/kafka-pom.xml" >"$work/pom.xml"
+  rm -rf "$kafka_libs"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$kafka_libs" >"$work/mvn.log" 2>&1 \
+    || { tail -30 "$work/mvn.log" >&2; exit 1; }
+  touch "$kafka_libs/.complete"
+}
+
+provision_mongo() {
+  command -v mongod >/dev/null && return
+  [ -x "$ferretdb_bin" ] && return
+  command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
+  log "building FerretDB $FERRETDB_VERSION with Go (first run only)"
+  local work="$cache/ferretdb-$FERRETDB_VERSION/src"
+  mkdir -p "$work"
+  cat >"$work/go.mod" <<EOF
+module trackme.local/ferretdb
+
+go 1.22
+
+require github.com/FerretDB/FerretDB $FERRETDB_VERSION
+EOF
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' >"$work/tools.go"
+  # The module ships without its generated build/version/version.txt (FerretDB's release
+  # tooling writes it, and the binary refuses to start without it), so vendor the module
+  # and add that file before building.
+  (cd "$work" && go mod tidy >"$work/go.log" 2>&1 && go mod vendor >>"$work/go.log" 2>&1 &&
+    echo "$FERRETDB_VERSION" >vendor/github.com/FerretDB/FerretDB/build/version/version.txt &&
+    go build -mod=vendor -trimpath -o "$ferretdb_bin.tmp" github.com/FerretDB/FerretDB/cmd/ferretdb >>"$work/go.log" 2>&1) ||
+    { tail -30 "$work/go.log" >&2; log "FerretDB build failed"; exit 1; }
+  mv "$ferretdb_bin.tmp" "$ferretdb_bin"
+}
+
+provision() {
+  mkdir -p "$cache"
+  provision_redis
+  provision_kafka
+  provision_mongo
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # name port pidfile logfile seconds
+  local i
+  for ((i = 0; i < $5 * 10; i++)); do
+    port_open "$2" && return 0
+    pid_alive "$3" || { log "$1 exited during start; last lines of $4:"; tail -20 "$4" >&2; return 1; }
+    sleep 0.1
+  done
+  log "$1 did not open port $2 within $5 s; see $4"; return 1
+}
+
+start_redis() {
+  pid_alive "$state/redis.pid" && return
+  mkdir -p "$state/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
+    --save 60 1000 --appendonly yes --daemonize no \
+    --logfile "$state/logs/redis.log" >/dev/null 2>&1 &
+  echo $! >"$state/redis.pid"
+  wait_port redis "$redis_port" "$state/redis.pid" "$state/logs/redis.log" 20
+}
+
+start_mongo() {
+  pid_alive "$state/mongo.pid" && return
+  mkdir -p "$state/mongo"
+  if command -v mongod >/dev/null; then
+    mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
+      >"$state/logs/mongo.log" 2>&1 &
+  else
+    "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/mongo/" \
+      --listen-addr="127.0.0.1:$mongo_port" --telemetry=disable \
+      --state-dir="$state/mongo" --debug-addr=- --log-level=warn \
+      >"$state/logs/mongo.log" 2>&1 &
+  fi
+  echo $! >"$state/mongo.pid"
+  wait_port mongo "$mongo_port" "$state/mongo.pid" "$state/logs/mongo.log" 30
+}
+
+start_kafka() {
+  pid_alive "$state/kafka.pid" && return
+  local conf="$state/kafka/server.properties"
+  mkdir -p "$state/kafka"
+  if [ ! -f "$conf" ]; then
+    sed -e "s#@KAFKA_PORT@#$kafka_port#g" -e "s#@CTRL_PORT@#$ctrl_port#g" \
+      -e "s#@LOG_DIR@#$state/kafka/data#g" "$root/deploy/local/kafka-server.properties" >"$conf"
+  fi
+  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$root/deploy/local/kafka-log4j2.yaml"
+    "-Dkafka.logs.dir=$state/logs" -cp "$kafka_libs/*")
+  if [ ! -f "$state/kafka/data/meta.properties" ]; then
+    local cluster_id
+    cluster_id=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$conf" \
+      >"$state/logs/kafka-format.log" 2>&1 || { tail -20 "$state/logs/kafka-format.log" >&2; exit 1; }
+  fi
+  "${java[@]}" kafka.Kafka "$conf" >"$state/logs/kafka.log" 2>&1 &
+  echo $! >"$state/kafka.pid"
+  wait_port kafka "$kafka_port" "$state/kafka.pid" "$state/logs/kafka.log" 60
+}
+
+up() {
+  provision
+  if [ "$profile" = test ] && ! pid_alive "$state/kafka.pid" && ! pid_alive "$state/mongo.pid"; then
+    rm -rf "$state"
+  fi
+  mkdir -p "$state/logs"
+  start_redis & local r=$!
+  start_mongo & local m=$!
+  start_kafka & local k=$!
+  local failed=0
+  wait $r || failed=1
+  wait $m || failed=1
+  wait $k || failed=1
+  if [ $failed -ne 0 ]; then down; exit 1; fi
+  log "up: kafka 127.0.0.1:$kafka_port, mongo 127.0.0.1:$mongo_port, redis 127.0.0.1:$redis_port"
+}
+
+stop_one() { # name
+  local pidfile="$state/$1.pid"
+  pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  local pid i
+  pid=$(cat "$pidfile")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && { log "$1 did not stop in 15 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  rm -f "$pidfile"
+}
+
+down() {
+  # Kafka first: it flushes faster while its clients can still disconnect cleanly
+  stop_one kafka
+  stop_one mongo
+  stop_one redis
+  log "down"
+}
+
+status() {
+  local name port rc=0
+  for name in kafka mongo redis; do
+    eval "port=\$${name}_port"
+    if pid_alive "$state/$name.pid" && port_open "$port"; then
+      printf '%-6s up    127.0.0.1:%s (pid %s)\n' "$name" "$port" "$(cat "$state/$name.pid")"
+    else
+      printf '%-6s down  127.0.0.1:%s\n' "$name" "$port"; rc=3
+    fi
+  done
+  return $rc
+}
+
+case "$cmd" in
+  provision) provision ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  env) printf 'KAFKA_BROKERS=127.0.0.1:%s\nMONGO_URL=mongodb://127.0.0.1:%s/trackme\nREDIS_URL=redis://127.0.0.1:%s\n' \
+         "$kafka_port" "$mongo_port" "$redis_port" ;;
+  *) echo "usage: $0 provision|up|down|status|env [dev|test]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,12 @@
+import { Type, type Static } from 'typebox';
+import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, TelemetryConfig } from '@trackme/platform';
+
+export const ClientsConfigSchema = Type.Object({
+  ...LogConfig,
+  ...HttpConfig(8081),
+  ...KafkaConfig,
+  ...MongoConfig,
+  ...TelemetryConfig,
+});
+
+export type ClientsConfig = Static<typeof ClientsConfigSchema>;

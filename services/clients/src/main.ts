@@ -1,0 +1,5 @@
+import { runService } from '@trackme/platform';
+import { composeClients } from './compose.js';
+import { ClientsConfigSchema } from './config.js';
+
+await runService('clients', ClientsConfigSchema, composeClients);

@@ -1,0 +1,5 @@
+import { runService } from '@trackme/platform';
+import { composeRead } from './compose.js';
+import { ReadConfigSchema } from './config.js';
+
+await runService('read', ReadConfigSchema, composeRead);

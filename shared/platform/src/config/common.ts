@@ -1,0 +1,46 @@
+import { Type } from 'typebox';
+
+/**
+ * Variables every service understands. Each service's `config.ts` spreads the groups it needs
+ * into its own schema, so `.env.dist` and the README table can be checked against them.
+ */
+export const LogConfig = {
+  LOG_LEVEL: Type.Union(
+    [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
+    { default: 'info', description: 'pino log level' },
+  ),
+};
+
+export const HttpConfig = (defaultPort: number) => ({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface the HTTP server binds (0.0.0.0 in containers)' }),
+  PORT: Type.Integer({ default: defaultPort, minimum: 0, maximum: 65535, description: 'HTTP port' }),
+});
+
+export const KafkaConfig = {
+  KAFKA_BROKERS: Type.String({
+    minLength: 1,
+    pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
+    description: 'Comma-separated Kafka bootstrap servers (host:port,...)',
+  }),
+  KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Kafka client id (default: the service name)' })),
+  KAFKA_TOPIC_PREFIX: Type.String({
+    default: '',
+    pattern: '^[a-zA-Z0-9._-]*$',
+    description: 'Prefix for every topic name (lets several environments share a broker)',
+  }),
+};
+
+export const MongoConfig = {
+  MONGO_URL: Type.String({ minLength: 1, pattern: '^mongodb(\\+srv)?://', description: 'MongoDB connection string (database in the path)' }),
+};
+
+export const RedisConfig = {
+  REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
+};
+
+export const TelemetryConfig = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'OTLP/HTTP endpoint; tracing is on only when set' }),
+  ),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, description: 'Grace period for a clean stop on SIGTERM' }),
+};

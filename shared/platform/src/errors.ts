@@ -1,0 +1,66 @@
+/**
+ * Domain and infrastructure errors with a stable code. Exactly one edge per transport maps them:
+ * HTTP → application/problem+json (http/problem.ts), Kafka → reply or DLQ record.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export interface FieldProblem {
+  /** JSON pointer or parameter name, e.g. `/email` or `limit` */
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  readonly code = 'validation_failed';
+  readonly status = 400;
+  readonly errors: FieldProblem[];
+  constructor(message: string, errors: FieldProblem[] = []) {
+    super(message, { errors });
+    this.errors = errors;
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'not_found';
+  readonly status = 404;
+}
+
+export class ConflictError extends AppError {
+  readonly code: string;
+  readonly status = 409;
+  constructor(message: string, code = 'conflict', details?: Record<string, unknown>) {
+    super(message, details);
+    this.code = code;
+  }
+}
+
+export class IllegalTransitionError extends AppError {
+  readonly code = 'illegal_transition';
+  readonly status = 400;
+}
+
+/** A dependency (Mongo, Kafka, Redis) is unavailable: retry later, never dead-letter. */
+export class DependencyUnavailableError extends AppError {
+  readonly code = 'dependency_unavailable';
+  readonly status = 503;
+}
+
+/** A message that can never be processed (bad JSON, schema, unknown type): dead-letter it at once. */
+export class PoisonMessageError extends AppError {
+  readonly code = 'poison_message';
+  readonly status = 400;
+  readonly reason: string;
+  constructor(reason: string, message: string, details?: Record<string, unknown>) {
+    super(message, details);
+    this.reason = reason;
+  }
+}

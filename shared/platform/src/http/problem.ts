@@ -1,0 +1,84 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ValidationError, type FieldProblem } from '../errors.js';
+import { currentCorrelationId } from '../logging/context.js';
+
+/** RFC 9457 problem details, with the stable error code and per-field errors. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+  errors?: FieldProblem[];
+  correlation_id?: string;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, code: string, detail?: string, errors?: FieldProblem[]): Problem {
+  return {
+    type: `urn:trackme:problem:${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    ...(detail ? { detail } : {}),
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+/** fastify's schema errors name the field as "/body/email" or "querystring/limit"; keep the field. */
+function fieldOf(instancePath: string | undefined, params: Record<string, unknown> | undefined, context: string): string {
+  const missing = params?.['missingProperty'] ?? (params?.['requiredProperties'] as string[] | undefined)?.join(',');
+  const extra = params?.['additionalProperty'] ?? (params?.['additionalProperties'] as string[] | undefined)?.join(',');
+  const base = (instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const named = missing ?? extra;
+  const field = named ? [base, String(named)].filter(Boolean).join('.') : base;
+  return field || context;
+}
+
+/** The one mapping from errors to HTTP responses for every trackme service. */
+export function toProblem(error: FastifyError | Error): Problem {
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const context = fastifyError.validationContext ?? 'request';
+    const errors = fastifyError.validation.map((v) => ({
+      field: fieldOf(v.instancePath, v.params as Record<string, unknown>, context),
+      message: v.message ?? 'is invalid',
+    }));
+    return problem(400, 'validation_failed', `Invalid ${context}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
+  }
+  if (error instanceof ValidationError) return problem(400, error.code, error.message, error.errors);
+  if (error instanceof AppError) return problem(error.status, error.code, error.message);
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    // fastify's own client errors (bad JSON, body too large, bad content type) have safe messages
+    return problem(status, (fastifyError.code ?? 'bad_request').toLowerCase(), error.message);
+  }
+  // never leak internals (stack, driver messages) in a 5xx
+  return problem(500, 'internal_error', 'The server could not complete the request.');
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, body: Problem): FastifyReply {
+  const correlationId = currentCorrelationId() ?? request.id;
+  return reply
+    .code(body.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ ...body, instance: request.url, correlation_id: correlationId });
+}

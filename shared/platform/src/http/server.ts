@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { Headers } from '@trackme/contracts';
+import { enterCorrelation } from '../logging/context.js';
+import type { Logger } from '../logging/logger.js';
+import { createHttpDurationHistogram } from '../observability/metrics.js';
+import { problem, sendProblem, toProblem } from './problem.js';
+
+export type ReadinessCheck = () => Promise<boolean> | boolean;
+
+export interface HttpServerOptions {
+  logger: Logger;
+  registry: Registry;
+  /** dependency name → check; /readyz is 200 only when all pass */
+  readiness: Record<string, ReadinessCheck>;
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const READINESS_TIMEOUT_MS = 1_500;
+
+/**
+ * The fastify instance every trackme HTTP service starts from: correlation ids, problem+json
+ * errors, request metrics, /healthz, /readyz and /metrics. Services register their routes on it.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+    // one line per request is written by the onResponse hook below, with the route and timing
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers[Headers.correlationId];
+      return typeof given === 'string' && CORRELATION_ID_PATTERN.test(given) ? given : randomUUID();
+    },
+  });
+
+  const duration = createHttpDurationHistogram(options.registry);
+
+  app.addHook('onRequest', async (request, reply) => {
+    enterCorrelation(request.id);
+    reply.header(Headers.correlationId, request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else request.log.debug(line, 'request');
+  });
+
+  app.setErrorHandler((error: Error, request, reply) => {
+    const body = toProblem(error);
+    if (body.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, problem(404, 'route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const results = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => [name, await withTimeout(check)] as const),
+    );
+    const checks = Object.fromEntries(results.map(([name, ok]) => [name, ok ? 'up' : 'down']));
+    const ready = results.every(([, ok]) => ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.registry.contentType).send(await options.registry.metrics()),
+  );
+
+  return app;
+}
+
+async function withTimeout(check: ReadinessCheck): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      Promise.resolve().then(check),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS);
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

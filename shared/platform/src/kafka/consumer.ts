@@ -1,0 +1,253 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { Headers, dlqTopicOf } from '@trackme/contracts';
+import { DependencyUnavailableError, PoisonMessageError } from '../errors.js';
+import { withCorrelation } from '../logging/context.js';
+import type { Logger } from '../logging/logger.js';
+import { decodeHeaders, type StringHeaders } from './headers.js';
+import { topicFor } from './kafka.js';
+import type { MessageProducer } from './producer.js';
+
+/** A message as a handler sees it: the logical topic name, decoded key and headers, raw value. */
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: StringHeaders;
+  timestamp: string;
+}
+
+export type MessageHandler = (message: InboundMessage) => Promise<void>;
+
+export const CONSUMER_DEFAULTS = {
+  /** attempts for an unexpected handler error before the message is dead-lettered */
+  maxAttempts: 3,
+  retryBackoffMs: 200,
+  /** cap for the backoff while a dependency is down (those messages are retried, never dead-lettered) */
+  maxBackoffMs: 10_000,
+  /** partitions processed at once; messages of one partition are always handled in order */
+  partitionsConsumedConcurrently: 3,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+} as const;
+
+export interface ConsumerOptions {
+  groupId: string;
+  /** logical topic names (the environment prefix is applied here) */
+  topics: string[];
+  handler: MessageHandler;
+  /** publishes dead-letter records */
+  producer: MessageProducer;
+  logger: Logger;
+  topicPrefix?: string;
+  registry?: Registry;
+  fromBeginning?: boolean;
+  maxAttempts?: number;
+  retryBackoffMs?: number;
+  maxBackoffMs?: number;
+  partitionsConsumedConcurrently?: number;
+  /** errors that mean "a dependency is down": retried with backoff until it returns, never dead-lettered */
+  isTransient?: (error: unknown) => boolean;
+}
+
+class StoppingError extends Error {}
+
+const tracer = trace.getTracer('@trackme/platform/kafka');
+
+/**
+ * Consumer-group member with the guarantees of DESIGN.md §2: per-partition order, offsets
+ * committed only after the handler succeeded (or the message was dead-lettered), bounded retries
+ * for unexpected errors, unlimited backoff for unavailable dependencies, DLQ with provenance.
+ */
+export class MessageConsumer {
+  private readonly consumer: Consumer;
+  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient'>> &
+    Pick<ConsumerOptions, 'isTransient'>;
+  private readonly prefix: string;
+  private stopping = false;
+  private running = false;
+  private readonly outcomes?: Counter<'topic' | 'outcome'>;
+  private readonly duration?: Histogram<'topic'>;
+
+  constructor(kafka: Kafka, options: ConsumerOptions) {
+    this.options = {
+      fromBeginning: true,
+      maxAttempts: CONSUMER_DEFAULTS.maxAttempts,
+      retryBackoffMs: CONSUMER_DEFAULTS.retryBackoffMs,
+      maxBackoffMs: CONSUMER_DEFAULTS.maxBackoffMs,
+      partitionsConsumedConcurrently: CONSUMER_DEFAULTS.partitionsConsumedConcurrently,
+      ...options,
+    };
+    this.prefix = options.topicPrefix ?? '';
+    this.consumer = kafka.consumer({
+      groupId: topicFor(this.prefix, options.groupId),
+      sessionTimeout: CONSUMER_DEFAULTS.sessionTimeoutMs,
+      heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+    if (options.registry) {
+      this.outcomes = new Counter({
+        name: 'trackme_kafka_messages_consumed_total',
+        help: 'Messages consumed, by outcome (processed, dead_lettered)',
+        labelNames: ['topic', 'outcome'],
+        registers: [options.registry],
+      });
+      this.duration = new Histogram({
+        name: 'trackme_kafka_handler_duration_seconds',
+        help: 'Time to handle one message, retries included',
+        labelNames: ['topic'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [options.registry],
+      });
+    }
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Underlying kafkajs consumer, for event listeners (e.g. GROUP_JOIN in tests). */
+  get raw(): Consumer {
+    return this.consumer;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({
+      topics: this.options.topics.map((t) => topicFor(this.prefix, t)),
+      fromBeginning: this.options.fromBeginning,
+    });
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      autoCommitThreshold: 100,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
+      eachMessage: (payload) => this.handle(payload),
+    });
+    this.running = true;
+  }
+
+  /** Stops fetching, lets in-flight handlers finish, commits what they resolved, leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.disconnect();
+    this.running = false;
+  }
+
+  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    const logicalTopic = topic.startsWith(this.prefix) ? topic.slice(this.prefix.length) : topic;
+    const inbound: InboundMessage = {
+      topic: logicalTopic,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString() : null,
+      value: message.value,
+      headers: decodeHeaders(message.headers),
+      timestamp: message.timestamp,
+    };
+    const started = process.hrtime.bigint();
+    const parent = propagation.extract(context.active(), inbound.headers);
+    await context.with(parent, () =>
+      tracer.startActiveSpan(`${logicalTopic} process`, { kind: SpanKind.CONSUMER }, async (span) => {
+        span.setAttributes({
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.kafka.destination.partition': partition,
+          'messaging.kafka.message.offset': Number(message.offset),
+        });
+        try {
+          await withCorrelation(inbound.headers[Headers.correlationId], () => this.process(inbound, heartbeat));
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw error;
+        } finally {
+          span.end();
+          this.duration?.observe({ topic: logicalTopic }, Number(process.hrtime.bigint() - started) / 1e9);
+        }
+      }),
+    );
+  }
+
+  private async process(message: InboundMessage, heartbeat: () => Promise<void>): Promise<void> {
+    const { logger, maxAttempts, retryBackoffMs, maxBackoffMs, handler } = this.options;
+    const log = logger.child({ topic: message.topic, partition: message.partition, offset: message.offset });
+    let failures = 0;
+    let transientFailures = 0;
+    for (;;) {
+      if (this.stopping) throw new StoppingError('consumer is stopping; the message stays uncommitted');
+      try {
+        await handler(message);
+        this.outcomes?.inc({ topic: message.topic, outcome: 'processed' });
+        return;
+      } catch (error) {
+        if (error instanceof PoisonMessageError) {
+          await this.deadLetter(message, error.reason, [error.message, ...detailLines(error.details)], failures + 1);
+          return;
+        }
+        if (error instanceof DependencyUnavailableError || this.options.isTransient?.(error)) {
+          transientFailures += 1;
+          const wait = Math.min(maxBackoffMs, retryBackoffMs * 2 ** Math.min(transientFailures, 10));
+          log.warn({ err: error, wait }, 'dependency unavailable; retrying the message');
+          await sleep(wait);
+          await heartbeat();
+          continue;
+        }
+        failures += 1;
+        if (failures >= maxAttempts) {
+          log.error({ err: error, attempts: failures }, 'message failed every attempt; dead-lettering it');
+          await this.deadLetter(message, 'handler_failed', [errorMessage(error)], failures);
+          return;
+        }
+        log.warn({ err: error, attempt: failures }, 'message handler failed; retrying');
+        await sleep(retryBackoffMs * failures);
+        await heartbeat();
+      }
+    }
+  }
+
+  /** The original bytes, key and headers, plus where it came from and why it failed. */
+  private async deadLetter(message: InboundMessage, reason: string, errors: string[], attempts: number): Promise<void> {
+    await this.options.producer.send(dlqTopicOf(message.topic), [
+      {
+        key: message.key,
+        value: message.value ?? Buffer.alloc(0),
+        headers: {
+          ...message.headers,
+          [Headers.dlqReason]: reason,
+          [Headers.dlqErrors]: JSON.stringify(errors),
+          [Headers.dlqTopic]: message.topic,
+          [Headers.dlqPartition]: String(message.partition),
+          [Headers.dlqOffset]: message.offset,
+          ...(message.key !== null ? { [Headers.dlqKey]: message.key } : {}),
+          [Headers.dlqConsumerGroup]: this.options.groupId,
+          [Headers.dlqAttempts]: String(attempts),
+          [Headers.dlqFailedAt]: new Date().toISOString(),
+        },
+      },
+    ]);
+    this.outcomes?.inc({ topic: message.topic, outcome: 'dead_lettered' });
+    this.options.logger.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, reason },
+      'message dead-lettered',
+    );
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function detailLines(details: Record<string, unknown> | undefined): string[] {
+  if (!details) return [];
+  const errors = details['errors'];
+  if (Array.isArray(errors)) return errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
+  return [JSON.stringify(details)];
+}

@@ -1,0 +1,5 @@
+export * from './kafka.js';
+export * from './headers.js';
+export * from './producer.js';
+export * from './consumer.js';
+export * from './admin.js';

@@ -1,0 +1,43 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from '../logging/logger.js';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  /** prepended to every topic name this process uses */
+  topicPrefix?: string;
+}
+
+/** kafkajs retries a broker connection this many times before giving up on one operation */
+const CONNECTION_RETRIES = 8;
+const CONNECTION_TIMEOUT_MS = 3_000;
+
+export function parseBrokers(list: string): string[] {
+  return list.split(',').map((b) => b.trim()).filter(Boolean);
+}
+
+/** One kafkajs client per process, logging through pino. */
+export function createKafka(settings: KafkaSettings, logger: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
+  const log = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    retry: { retries: CONNECTION_RETRIES, initialRetryTime: 200, maxRetryTime: 5_000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        // kafkajs logs every retriable protocol answer ("group is rebalancing", "coordinator
+        // loading") as an error although it handles them; keep those out of the error stream
+        if (level <= logLevel.ERROR && !message.startsWith('[Connection] Response')) log.error(rest, message);
+        else if (level === logLevel.WARN) log.warn(rest, message);
+        else log.debug(rest, message);
+      },
+    ...overrides,
+  });
+}
+
+/** Resolves a logical topic name to the broker's, applying the environment prefix. */
+export const topicFor = (prefix: string | undefined, topic: string): string => `${prefix ?? ''}${topic}`;

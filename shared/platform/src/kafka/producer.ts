@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners } from 'kafkajs';
+import { Headers, type Envelope } from '@trackme/contracts';
+import { currentCorrelationId } from '../logging/context.js';
+import type { Logger } from '../logging/logger.js';
+import { withTraceContext, type StringHeaders } from './headers.js';
+import { topicFor } from './kafka.js';
+
+export interface OutboundMessage {
+  key: string | null;
+  value: Buffer | string;
+  headers?: StringHeaders;
+}
+
+export interface EnvelopeInput<T> {
+  type: string;
+  data: T;
+  /** defaults to a random UUID; pass a deterministic id to make re-publishing idempotent for consumers */
+  id?: string;
+  version?: number;
+  occurredAt?: Date;
+  correlationId?: string;
+}
+
+export function buildEnvelope<T>(input: EnvelopeInput<T>): Envelope<T> {
+  return {
+    id: input.id ?? randomUUID(),
+    type: input.type,
+    version: input.version ?? 1,
+    occurred_at: (input.occurredAt ?? new Date()).toISOString(),
+    correlation_id: input.correlationId ?? currentCorrelationId() ?? randomUUID(),
+    data: input.data,
+  };
+}
+
+/**
+ * Idempotent producer (acks=all, one in-flight request per broker so retries keep order).
+ * Every message carries the correlation id and W3C trace context.
+ */
+export class MessageProducer {
+  private readonly producer: Producer;
+  private connected = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly logger: Logger,
+    private readonly topicPrefix = '',
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // bounded retries would break the idempotent producer's sequence guarantees; callers
+      // that cannot wait (the gateway) apply their own deadline
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.connected = false;
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+    this.connected = false;
+  }
+
+  /** Publishes raw messages to a logical topic; resolves once all replicas acknowledged. */
+  async send(topic: string, messages: OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const correlationId = currentCorrelationId();
+    await this.producer.send({
+      topic: topicFor(this.topicPrefix, topic),
+      acks: -1,
+      compression: CompressionTypes.None,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: m.value,
+        headers: withTraceContext({
+          ...(correlationId ? { [Headers.correlationId]: correlationId } : {}),
+          ...m.headers,
+        }),
+      })),
+    });
+  }
+
+  /** Wraps `data` in the standard envelope and publishes it keyed by `key` (the client id). */
+  async publish<T>(topic: string, key: string, input: EnvelopeInput<T>, headers: StringHeaders = {}): Promise<Envelope<T>> {
+    const envelope = buildEnvelope(input);
+    await this.send(topic, [
+      {
+        key,
+        value: JSON.stringify(envelope),
+        headers: { [Headers.messageType]: envelope.type, [Headers.correlationId]: envelope.correlation_id, ...headers },
+      },
+    ]);
+    this.logger.debug({ topic, type: envelope.type, id: envelope.id }, 'published');
+    return envelope;
+  }
+}

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Static, TObject } from 'typebox';
+import { ConfigError, loadConfig } from '../config/load-config.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { createMetricsRegistry } from '../observability/metrics.js';
+import { startTracing } from '../observability/tracing.js';
+import { Lifecycle } from './lifecycle.js';
+
+/** What a service's composition root receives: validated config and the process-wide singletons. */
+export interface ServiceContext<C> {
+  service: string;
+  config: C;
+  logger: Logger;
+  registry: Registry;
+  lifecycle: Lifecycle;
+}
+
+interface BaseConfig {
+  HOST: string;
+  PORT: number;
+  LOG_LEVEL: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+}
+
+export type Compose<C> = (context: ServiceContext<C>) => Promise<FastifyInstance>;
+
+/** Builds the context for a composition root; used by main.ts and by in-process tests. */
+export function createServiceContext<C extends Omit<BaseConfig, 'HOST' | 'PORT'>>(service: string, config: C): ServiceContext<C> {
+  const logger = createLogger(service, config.LOG_LEVEL);
+  return {
+    service,
+    config,
+    logger,
+    registry: createMetricsRegistry(service),
+    lifecycle: new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS),
+  };
+}
+
+/**
+ * Process entry point shared by every service: validate config (exit 1 listing every problem),
+ * start tracing, compose, listen, and stop cleanly on SIGTERM/SIGINT.
+ */
+export async function runService<S extends TObject>(
+  service: string,
+  schema: S,
+  compose: Compose<Static<S> & BaseConfig>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
+  let config: Static<S> & BaseConfig;
+  try {
+    config = loadConfig(service, schema, env) as Static<S> & BaseConfig;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const context = createServiceContext(service, config);
+  const { logger, lifecycle } = context;
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  try {
+    const tracing = await startTracing(service, config.OTEL_EXPORTER_OTLP_ENDPOINT, logger);
+    lifecycle.onStop('tracing', () => tracing.shutdown());
+    lifecycle.installSignalHandlers();
+    const app = await compose(context);
+    // registered last, so closed first: stop accepting requests before dependencies go away
+    lifecycle.onStop('http', () => app.close());
+    const address = await app.listen({ host: config.HOST, port: config.PORT });
+    logger.info({ address }, `${service} listening`);
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    await lifecycle.stop('start-up failure').catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+interface RequestContext {
+  correlationId: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Runs `fn` with a correlation id that every log line and outgoing message inside it carries. */
+export function withCorrelation<T>(correlationId: string | undefined, fn: () => T): T {
+  return storage.run({ correlationId: correlationId || randomUUID() }, fn);
+}
+
+export function currentCorrelationId(): string | undefined {
+  return storage.getStore()?.correlationId;
+}
+
+/** Binds the rest of the current async flow (e.g. a fastify request) to a correlation id. */
+export function enterCorrelation(correlationId: string): void {
+  storage.enterWith({ correlationId });
+}

@@ -1,0 +1,37 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { currentCorrelationId } from './context.js';
+
+export type { Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'password',
+  'secret',
+  'token',
+  'authorization',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.authorization',
+  '*.JWT_SECRET',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'config.JWT_SECRET',
+];
+
+export function createLogger(service: string, level: string = 'info', options: LoggerOptions = {}): Logger {
+  return pino({
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // every line inside a request or message handler carries its correlation id
+    mixin() {
+      const correlationId = currentCorrelationId();
+      return correlationId ? { correlation_id: correlationId } : {};
+    },
+    formatters: { level: (label) => ({ level: label }) },
+    ...options,
+  });
+}

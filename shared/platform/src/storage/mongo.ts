@@ -1,0 +1,65 @@
+import { MongoClient, MongoServerError, type Db } from 'mongodb';
+import { ConflictError } from '../errors.js';
+
+export interface MongoConnection {
+  client: MongoClient;
+  db: Db;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const SERVER_SELECTION_TIMEOUT_MS = 5_000;
+const PING_TIMEOUT_MS = 1_000;
+
+/**
+ * Creates the client without waiting for the server: the driver connects lazily and reconnects
+ * on its own, so a Mongo that is down at start makes /readyz fail instead of crashing the process.
+ * The database is the one named in the URL's path.
+ */
+export function createMongo(url: string, appName: string): MongoConnection {
+  const client = new MongoClient(url, {
+    appName,
+    serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+    // FerretDB does not support retryable writes; idempotency is ours (command and event ids)
+    retryWrites: false,
+  });
+  const db = client.db();
+  return {
+    client,
+    db,
+    async ping() {
+      try {
+        await db.command({ ping: 1 }, { timeoutMS: PING_TIMEOUT_MS });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+const DUPLICATE_KEY = 11000;
+
+export function isDuplicateKeyError(error: unknown): error is MongoServerError {
+  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+}
+
+/**
+ * Runs a write and turns a unique-index violation into a typed ConflictError, so callers never
+ * look at driver error codes. `describe` names what was duplicated for the error message.
+ */
+export async function withUniqueConflict<T>(
+  write: () => Promise<T>,
+  describe: (error: MongoServerError) => { message: string; code: string },
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isDuplicateKeyError(error)) {
+      const { message, code } = describe(error);
+      throw new ConflictError(message, code, { keyPattern: error.keyPattern });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+import { Redis } from 'ioredis';
+
+export interface RedisConnection {
+  client: Redis;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const MAX_RECONNECT_DELAY_MS = 5_000;
+const PING_TIMEOUT_MS = 1_000;
+
+/**
+ * ioredis reconnects forever with a capped backoff; commands fail fast while it is down
+ * (no offline queue), so callers can fall back instead of hanging.
+ */
+export function createRedis(url: string, connectionName: string): RedisConnection {
+  const client = new Redis(url, {
+    connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS),
+  });
+  // errors surface through commands and readiness; without a listener ioredis prints them all
+  client.on('error', () => undefined);
+  return {
+    client,
+    async ping() {
+      if (client.status !== 'ready') return false;
+      try {
+        const answer = await Promise.race([
+          client.ping(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ping timeout')), PING_TIMEOUT_MS).unref()),
+        ]);
+        return answer === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (client.status === 'end') return;
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}
