@@ -13,3 +13,4 @@ export * from './http/server.js';
 export * from './lifecycle/lifecycle.js';
 export * from './lifecycle/run-service.js';
 export * from './lifecycle/background.js';
+export * from './storage/migrations.js';

@@ -34,28 +34,19 @@ export function loadConfig<S extends TObject>(
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const converted = Value.Convert(schema, Value.Default(schema, raw));
+  const converted = Value.Convert(schema, Value.Default(schema, raw)) as Record<string, unknown>;
+  // each variable is checked on its own so one bad value never hides another
   const problems: ConfigProblem[] = [];
-  for (const error of Value.Errors(schema, converted)) {
-    if (error.keyword === 'required') {
-      const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
-      for (const variable of missing) problems.push({ variable, message: 'is required but not set' });
+  const required = new Set(schema.required ?? []);
+  for (const [variable, propertySchema] of Object.entries(schema.properties)) {
+    const value = converted[variable];
+    if (value === undefined) {
+      if (required.has(variable)) problems.push({ variable, message: 'is required but not set' });
       continue;
     }
-    const variable = error.instancePath.replace(/^\//, '').split('/')[0] || '(root)';
-    const shown = env[variable];
-    problems.push({ variable, message: `${error.message} (got ${JSON.stringify(shown)})` });
+    const [first] = Value.Errors(propertySchema, value);
+    if (first) problems.push({ variable, message: `${first.message} (got ${JSON.stringify(env[variable])})` });
   }
-  if (problems.length > 0) throw new ConfigError(service, dedupe(problems));
+  if (problems.length > 0) throw new ConfigError(service, problems);
   return converted as Static<S>;
-}
-
-function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.variable}\0${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

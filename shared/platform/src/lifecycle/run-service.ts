@@ -16,7 +16,7 @@ export interface ServiceContext<C> {
   lifecycle: Lifecycle;
 }
 
-interface BaseConfig {
+export interface BaseConfig {
   HOST: string;
   PORT: number;
   LOG_LEVEL: string;
@@ -38,6 +38,18 @@ export function createServiceContext<C extends Omit<BaseConfig, 'HOST' | 'PORT'>
   };
 }
 
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** how the process ends on a fatal start-up problem or after a signal (tests pass their own) */
+  exit?: (code: number) => void;
+  installSignalHandlers?: boolean;
+}
+
+export interface RunningService<C> {
+  app: FastifyInstance;
+  context: ServiceContext<C>;
+}
+
 /**
  * Process entry point shared by every service: validate config (exit 1 listing every problem),
  * start tracing, compose, listen, and stop cleanly on SIGTERM/SIGINT.
@@ -46,33 +58,37 @@ export async function runService<S extends TObject>(
   service: string,
   schema: S,
   compose: Compose<Static<S> & BaseConfig>,
-  env: Record<string, string | undefined> = process.env,
-): Promise<void> {
+  options: RunOptions = {},
+): Promise<RunningService<Static<S> & BaseConfig> | undefined> {
+  const { env = process.env, exit = (code: number) => process.exit(code), installSignalHandlers = true } = options;
   let config: Static<S> & BaseConfig;
   try {
     config = loadConfig(service, schema, env) as Static<S> & BaseConfig;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    exit(1);
+    return undefined;
   }
   const context = createServiceContext(service, config);
   const { logger, lifecycle } = context;
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   try {
     const tracing = await startTracing(service, config.OTEL_EXPORTER_OTLP_ENDPOINT, logger);
     lifecycle.onStop('tracing', () => tracing.shutdown());
-    lifecycle.installSignalHandlers();
+    if (installSignalHandlers) {
+      process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+      lifecycle.installSignalHandlers(exit);
+    }
     const app = await compose(context);
     // registered last, so closed first: stop accepting requests before dependencies go away
     lifecycle.onStop('http', () => app.close());
     const address = await app.listen({ host: config.HOST, port: config.PORT });
     logger.info({ address }, `${service} listening`);
+    return { app, context };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await lifecycle.stop('start-up failure').catch(() => undefined);
-    process.exit(1);
+    exit(1);
+    return undefined;
   }
 }

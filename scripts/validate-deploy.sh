@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Validates the deployment files without a Docker engine:
+#   1. docker-compose.yml  — `docker-compose config -q` (Debian's docker-compose, installed
+#      with apt-get when missing), plus a check that only gateway, prometheus, grafana and
+#      jaeger publish ports (read and metrics are internal), plus prometheus.yml targets.
+#   2. .github/workflows/*.yml — actionlint (built with Go into .local/bin when missing).
+# Exits non-zero, naming each failed check, if any check fails.
+set -euo pipefail
+
+ACTIONLINT_VERSION=v1.7.12
+PUBLIC_SERVICES="gateway prometheus grafana jaeger"
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+log() { printf '[validate-deploy] %s\n' "$*" >&2; }
+failures=()
+fail() { log "FAIL: $*"; failures+=("$*"); }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else log "need root to run: $*"; return 1
+  fi
+}
+
+# --- tools -----------------------------------------------------------------------------
+if ! command -v docker-compose >/dev/null; then
+  log "installing docker-compose from Debian (apt-get)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
+
+actionlint="$root/.local/bin/actionlint"
+if [ ! -x "$actionlint" ]; then
+  command -v go >/dev/null || { log "Go is required to build actionlint"; exit 1; }
+  log "building actionlint $ACTIONLINT_VERSION with Go"
+  mkdir -p "$root/.local/bin"
+  GOBIN="$root/.local/bin" go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+fi
+
+# A Python with PyYAML: Debian's docker-compose depends on python3-yaml for /usr/bin/python3.
+python=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import yaml' 2>/dev/null; then
+    python=$candidate; break
+  fi
+done
+[ -n "$python" ] || { log "no python3 with PyYAML found (apt-get install python3-yaml)"; exit 1; }
+
+# --- 1. docker-compose.yml ---------------------------------------------------------------
+log "docker-compose $(docker-compose version --short 2>/dev/null || echo '?'): config -q"
+if ! docker-compose -f docker-compose.yml config -q; then
+  fail "docker-compose.yml is not valid (docker-compose -f docker-compose.yml config -q)"
+else
+  log "checking published ports (allowed: $PUBLIC_SERVICES)"
+  if ! docker-compose -f docker-compose.yml config | PUBLIC_SERVICES="$PUBLIC_SERVICES" "$python" -c '
+import os, sys, yaml
+allowed = set(os.environ["PUBLIC_SERVICES"].split())
+services = (yaml.safe_load(sys.stdin) or {}).get("services") or {}
+bad = False
+for name in ("gateway", "clients", "read", "metrics", "prometheus", "grafana", "jaeger", "migrate"):
+    if name not in services:
+        print(f"  service {name!r} is missing", file=sys.stderr); bad = True
+for name, svc in sorted(services.items()):
+    ports = svc.get("ports") or []
+    if ports and name not in allowed:
+        print(f"  service {name!r} publishes ports {ports}; only {sorted(allowed)} may", file=sys.stderr); bad = True
+sys.exit(1 if bad else 0)
+'; then
+    fail "docker-compose.yml publishes ports from a service that must stay internal, or lacks a service"
+  fi
+fi
+
+log "checking prometheus.yml scrape targets"
+if ! "$python" - prometheus.yml <<'PY'
+import sys, yaml
+want = {"gateway": "gateway:8080", "clients": "clients:8081", "read": "read:8082", "metrics": "metrics:8083"}
+with open(sys.argv[1]) as f:
+    cfg = yaml.safe_load(f) or {}
+jobs = {j.get("job_name"): j for j in cfg.get("scrape_configs") or []}
+bad = False
+for job, target in want.items():
+    j = jobs.get(job)
+    targets = [t for sc in (j or {}).get("static_configs") or [] for t in sc.get("targets") or []]
+    if j is None or target not in targets or j.get("metrics_path", "/metrics") != "/metrics":
+        print(f"  job {job!r} must scrape {target}/metrics", file=sys.stderr); bad = True
+sys.exit(1 if bad else 0)
+PY
+then
+  fail "prometheus.yml does not scrape every service"
+fi
+
+# --- 2. GitHub workflows -------------------------------------------------------------------
+log "actionlint $("$actionlint" -version | head -1)"
+if ! "$actionlint" .github/workflows/*.yml; then
+  fail "GitHub workflow lint (actionlint)"
+fi
+
+if [ "${#failures[@]}" -gt 0 ]; then
+  log "${#failures[@]} check(s) failed:"
+  for f in "${failures[@]}"; do log "  - $f"; done
+  exit 1
+fi
+log "all deployment checks passed"

@@ -1,0 +1,83 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createLogger, Lifecycle, retryUntilReady, startTracing } from '../src/index.js';
+
+const logger = createLogger('lifecycle-test', 'silent');
+
+describe('Lifecycle', () => {
+  it('closes resources in reverse order of registration, once, even if one fails', async () => {
+    const lifecycle = new Lifecycle(logger, 1_000);
+    const closed: string[] = [];
+    lifecycle.onStop('mongo', () => void closed.push('mongo'));
+    lifecycle.onStop('producer', () => {
+      closed.push('producer');
+      throw new Error('broker gone');
+    });
+    lifecycle.onStop('consumer', async () => void closed.push('consumer'));
+
+    const first = lifecycle.stop('test');
+    const second = lifecycle.stop('again');
+    await expect(first).rejects.toThrow('some resources failed to close');
+    await expect(second).rejects.toThrow();
+    expect(closed).toEqual(['consumer', 'producer', 'mongo']);
+    expect(lifecycle.signal.aborted).toBe(true);
+  });
+
+  it('exits 0 after a clean stop on SIGTERM', async () => {
+    const lifecycle = new Lifecycle(logger, 1_000);
+    const closed = vi.fn();
+    lifecycle.onStop('resource', closed);
+    const exit = vi.fn();
+    const before = process.listeners('SIGTERM');
+    lifecycle.installSignalHandlers(exit);
+    const handler = process.listeners('SIGTERM').find((l) => !before.includes(l))!;
+    try {
+      handler('SIGTERM');
+      await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(0));
+      expect(closed).toHaveBeenCalledOnce();
+      handler('SIGTERM');
+      expect(exit).toHaveBeenLastCalledWith(1);
+    } finally {
+      process.removeListener('SIGTERM', handler);
+      for (const l of process.listeners('SIGINT').filter((l) => !before.includes(l as never))) process.removeListener('SIGINT', l);
+    }
+  });
+});
+
+describe('retryUntilReady', () => {
+  it('retries a failing start until it succeeds', async () => {
+    let calls = 0;
+    const ok = await retryUntilReady(
+      async () => {
+        calls += 1;
+        if (calls < 3) throw new Error('not yet');
+      },
+      { name: 'dep', logger, signal: new AbortController().signal, initialDelayMs: 1 },
+    );
+    expect(ok).toBe(true);
+    expect(calls).toBe(3);
+  });
+
+  it('gives up when shutdown begins', async () => {
+    const abort = new AbortController();
+    const result = retryUntilReady(
+      async () => {
+        abort.abort();
+        throw new Error('down');
+      },
+      { name: 'dep', logger, signal: abort.signal, initialDelayMs: 1 },
+    );
+    expect(await result).toBe(false);
+  });
+});
+
+describe('startTracing', () => {
+  it('is a no-op without an endpoint', async () => {
+    const tracing = await startTracing('svc', undefined, logger);
+    await expect(tracing.shutdown()).resolves.toBeUndefined();
+  });
+
+  it('starts and stops the OpenTelemetry SDK when an endpoint is set', async () => {
+    const tracing = await startTracing('svc', 'http://127.0.0.1:4318', logger);
+    await expect(tracing.shutdown()).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,6 @@
+export * from './stack.js';
+export * from './ids.js';
+export * from './wait.js';
+export * from './processes.js';
+export * from './tcp-proxy.js';
+export * from './in-process.js';

@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT } from './stack.js';
+import { waitFor } from './wait.js';
+
+export type ServiceName = 'gateway' | 'clients' | 'read' | 'metrics';
+
+export interface ServiceProcess {
+  name: ServiceName;
+  port: string;
+  url: string;
+  child: ChildProcess;
+  /** everything the process wrote, for assertions and failure messages */
+  output(): string;
+  /** resolves with the exit code (or the signal name) */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts a built service (`services/<name>/dist/main.js`) as its own process, as production runs
+ * it. The environment is exactly `env` plus PATH, so nothing leaks in from the test runner.
+ */
+export async function spawnService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+  // a PORT given by the test is passed through untouched (tests of bad config need that)
+  const port = env['PORT'] ?? String(await freePort());
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: port },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Waits until the service answers /readyz with 200 (or fails with its output). */
+export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  let exitedEarly = false;
+  void service.exited.then(() => (exitedEarly = true));
+  await waitFor(
+    async () => {
+      if (exitedEarly) throw new Error(`${service.name} exited:\n${service.output()}`);
+      const response = await fetch(`${service.url}/readyz`);
+      return response.status === 200;
+    },
+    { timeoutMs, intervalMs: 200, what: `${service.name} /readyz` },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- ${service.name} output ---\n${service.output()}`);
+  });
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * One config for the whole workspace. Test tiers are told apart by file name:
+ * *.unit.test.ts, *.int.test.ts (real Kafka/Mongo-wire/Redis), *.e2e.test.ts (services as processes).
+ */
+export default defineConfig({
+  // run workspace packages from source (see the "@trackme/source" export condition)
+  ssr: { resolve: { conditions: ['@trackme/source', 'node', 'development|production'] } },
+  resolve: { conditions: ['@trackme/source', 'node'] },
+  test: {
+    include: ['services/*/test/**/*.test.ts', 'shared/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['shared/testkit/src/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 90_000,
+    teardownTimeout: 30_000,
+    reporters: ['default'],
+    coverage: {
+      provider: 'v8',
+      include: ['services/*/src/**/*.ts', 'shared/{contracts,platform}/src/**/*.ts'],
+      // main.ts files are two-line entry points exercised as processes by the e2e tests
+      exclude: ['**/*.d.ts', 'services/*/src/main.ts'],
+      reporter: ['text-summary', 'json-summary', 'html'],
+      reportsDirectory: 'coverage',
+      thresholds: { lines: 80 },
+    },
+  },
+});
