@@ -27,11 +27,12 @@ export function createKafka(settings: KafkaSettings, logger: Logger, overrides: 
     logLevel: logLevel.WARN,
     logCreator:
       () =>
-      ({ level, log: entry }: LogEntry) => {
-        const { message, ...rest } = entry;
-        // kafkajs logs every retriable protocol answer ("group is rebalancing", "coordinator
-        // loading") as an error although it handles them; keep those out of the error stream
-        if (level <= logLevel.ERROR && !message.startsWith('[Connection] Response')) log.error(rest, message);
+      ({ namespace, level, log: entry }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _logger, ...rest } = entry;
+        // kafkajs logs every retriable protocol answer ("coordinator is loading", "group is
+        // rebalancing") as an error although it handles them; keep those out of the error stream
+        const retriableAnswer = namespace === 'Connection' && message.startsWith('Response');
+        if (level <= logLevel.ERROR && !retriableAnswer) log.error(rest, message);
         else if (level === logLevel.WARN) log.warn(rest, message);
         else log.debug(rest, message);
       },

@@ -1,0 +1,98 @@
+// `npm start`: the whole system on this machine. Provisions and starts the native local stack
+// (unless it already runs), creates topics, migrates, builds, starts the four services as
+// separate processes and prints where the API is. Ctrl-C stops everything it started.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const SERVICES = [
+  { name: 'gateway', port: 8080 },
+  { name: 'clients', port: 8081 },
+  { name: 'read', port: 8082 },
+  { name: 'metrics', port: 8083 },
+];
+const READY_TIMEOUT_MS = 60_000;
+
+const say = (message) => console.log(`[start] ${message}`);
+
+function run(command, args, env = process.env) {
+  const { status } = spawnSync(command, args, { stdio: 'inherit', env });
+  if (status !== 0) {
+    say(`${[command, ...args].join(' ')} failed (exit ${status})`);
+    process.exit(status ?? 1);
+  }
+}
+
+// .env (if present) overrides the defaults; every variable is documented in .env.dist
+if (existsSync('.env')) process.loadEnvFile('.env');
+const stackAddresses = Object.fromEntries(
+  spawnSync('bash', ['deploy/local/stack.sh', 'env', 'dev'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .map((line) => line.split('=', 2)),
+);
+const env = { ...stackAddresses, ...process.env };
+
+const stackWasUp = spawnSync('bash', ['deploy/local/stack.sh', 'status', 'dev'], { stdio: 'ignore' }).status === 0;
+const t0 = Date.now();
+if (!stackWasUp) run('bash', ['deploy/local/stack.sh', 'up', 'dev']);
+say('building');
+run('npx', ['tsc', '-b']);
+run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/kafka-topics.ts'], env);
+run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/migrate.ts'], env);
+
+const children = SERVICES.map(({ name, port }) => {
+  const portVariable = `${name.toUpperCase()}_PORT`;
+  const child = spawn(process.execPath, [`services/${name}/dist/main.js`], {
+    stdio: 'inherit',
+    env: { ...env, PORT: env[portVariable] ?? String(port) },
+  });
+  return { name, port: Number(env[portVariable] ?? port), child };
+});
+
+let stopping = false;
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping services');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', resolve);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  if (!stackWasUp) spawnSync('bash', ['deploy/local/stack.sh', 'down', 'dev'], { stdio: 'inherit' });
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+for (const { name, child } of children) {
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${name} exited unexpectedly (${code ?? signal}); stopping the rest`);
+    void stopAll(1);
+  });
+}
+
+const deadline = Date.now() + READY_TIMEOUT_MS;
+for (const { name, port } of children) {
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      say(`${name} is not ready after ${READY_TIMEOUT_MS / 1000} s`);
+      await stopAll(1);
+    }
+    await sleep(250);
+  }
+}
+const gateway = children[0];
+const basePath = env.BASE_PATH ?? '/api/v1';
+say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
+say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
+say('Ctrl-C stops everything npm start started');
