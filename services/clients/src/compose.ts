@@ -1,20 +1,31 @@
 import type { FastifyInstance } from 'fastify';
+import { loadStageProcess, Topics } from '@trackme/contracts';
 import {
   createHttpServer,
   createKafka,
   createMongo,
+  isMongoUnavailable,
+  MessageConsumer,
   MessageProducer,
   parseBrokers,
   startInBackground,
   type ServiceContext,
 } from '@trackme/platform';
+import { ClientRepository } from './clients/client-repository.js';
+import { createCommandHandler } from './clients/command-handler.js';
 import type { ClientsConfig } from './config.js';
 
-/** Composition root: Mongo → Kafka producer → HTTP (health, readiness, metrics). */
+const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Composition root: stages → Mongo → Kafka producer → command consumer → HTTP (health, metrics). */
 export async function composeClients(context: ServiceContext<ClientsConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
+  // an invalid process stops the service at start with every problem listed
+  const process = loadStageProcess(config.STAGES_CONFIG);
+
   const mongo = createMongo(config.MONGO_URL, 'trackme-clients');
   lifecycle.onStop('mongo', () => mongo.close());
+  const repository = new ClientRepository(mongo.db);
 
   const kafka = createKafka(
     { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-clients' },
@@ -22,11 +33,41 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
   );
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
   lifecycle.onStop('kafka producer', () => producer.disconnect());
-  void startInBackground('kafka producer', () => producer.connect(), lifecycle, logger);
+
+  const commands = new MessageConsumer(kafka, {
+    groupId: 'trackme-clients',
+    topics: [Topics.clientCommands],
+    handler: createCommandHandler({ repository, producer, process, logger }),
+    producer,
+    logger,
+    registry,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    isTransient: isMongoUnavailable,
+  });
+  lifecycle.onStop('command consumer', () => commands.stop());
+  void startInBackground(
+    'kafka',
+    async () => {
+      if (!producer.isConnected) await producer.connect();
+      await commands.start();
+    },
+    lifecycle,
+    logger,
+  );
+
+  const retentionMs = config.COMMAND_RESULTS_RETENTION_HOURS * 3_600_000;
+  const cleanup = setInterval(() => {
+    repository
+      .expireCommandResults(new Date(Date.now() - retentionMs))
+      .then((expired) => expired > 0 && logger.info({ expired }, 'expired command results'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'command results cleanup failed'));
+  }, CLEANUP_INTERVAL_MS);
+  cleanup.unref();
+  lifecycle.onStop('cleanup', () => clearInterval(cleanup));
 
   return createHttpServer({
     logger,
     registry,
-    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected },
+    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && commands.isRunning },
   });
 }

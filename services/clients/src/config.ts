@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
 export const ClientsConfigSchema = Type.Object({
   ...LogConfig,
@@ -7,6 +7,12 @@ export const ClientsConfigSchema = Type.Object({
   ...KafkaConfig,
   ...MongoConfig,
   ...TelemetryConfig,
+  ...StagesConfig,
+  COMMAND_RESULTS_RETENTION_HOURS: Type.Integer({
+    default: 168,
+    minimum: 24,
+    description: 'How long command outcomes are kept for redelivered or retried commands',
+  }),
 });
 
 export type ClientsConfig = Static<typeof ClientsConfigSchema>;

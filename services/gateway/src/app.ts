@@ -1,14 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { GatewayConfig } from './config.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { StageProcess } from '@trackme/contracts';
+import { clientRoutes } from './clients/routes.js';
+import type { WriteContext } from './commands/write-command.js';
+import type { OperationStore } from './commands/operation-store.js';
+import { operationRoutes } from './operations/routes.js';
+import type { ReadClient } from './read/read-client.js';
+import { stageRoutes } from './stages/routes.js';
 
 export const API_TITLE = 'trackme API';
 export const API_VERSION = '1.0.0';
 
-/** The public API as a plugin on the shared HTTP server: OpenAPI, Swagger UI and the routes. */
-export async function registerGatewayApp(app: FastifyInstance, config: Pick<GatewayConfig, 'BASE_PATH'>): Promise<void> {
-  await app.register(swagger, {
+export interface GatewayDeps {
+  basePath: string;
+  process: StageProcess;
+  write: WriteContext;
+  operations: OperationStore;
+  read: ReadClient;
+}
+
+/** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
+export function openApiOptions(basePath: string) {
+  return {
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -16,13 +31,34 @@ export async function registerGatewayApp(app: FastifyInstance, config: Pick<Gate
         version: API_VERSION,
         description: 'Tracks clients through a configured onboarding/sales process and reports business metrics.',
       },
-      servers: [{ url: config.BASE_PATH || '/' }],
+      servers: [{ url: basePath || '/' }],
+      tags: [
+        { name: 'clients', description: 'Clients and their stage in the process' },
+        { name: 'stages', description: 'The configured process' },
+        { name: 'operations', description: 'Results of writes answered 202 Accepted' },
+      ],
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
     hideUntagged: true,
-  });
-  await app.register(swaggerUi, { routePrefix: `${config.BASE_PATH}/swagger` });
+  };
+}
+
+/** The public API as a plugin on the shared HTTP server: OpenAPI, Swagger UI and the routes. */
+export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps): Promise<void> {
+  const { basePath } = deps;
+  await app.register(swagger, openApiOptions(basePath));
+  await app.register(swaggerUi, { routePrefix: `${basePath}/swagger` });
   // the older service served its UI here; keep old bookmarks working
-  app.get('/swagger/index.html', async (_request, reply) => reply.redirect(`${config.BASE_PATH}/swagger/`));
-  app.get('/swagger', async (_request, reply) => reply.redirect(`${config.BASE_PATH}/swagger/`));
+  app.get('/swagger/index.html', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
+  app.get('/swagger', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
+
+  await app.register(
+    async (api) => {
+      const typed = api.withTypeProvider<TypeBoxTypeProvider>();
+      await typed.register(clientRoutes, { write: deps.write, read: deps.read });
+      await typed.register(stageRoutes, { process: deps.process });
+      await typed.register(operationRoutes, { operations: deps.operations });
+    },
+    { prefix: basePath },
+  );
 }

@@ -1,27 +1,67 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { loadStageProcess } from '@trackme/contracts';
 import {
   createHttpServer,
   createKafka,
+  createRedis,
   MessageProducer,
   parseBrokers,
   startInBackground,
   type ServiceContext,
 } from '@trackme/platform';
 import { registerGatewayApp } from './app.js';
+import { CommandBus } from './commands/command-bus.js';
+import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
+import { ReadClient } from './read/read-client.js';
 
-/** Composition root: Kafka producer → HTTP app. Resources close in reverse order of creation. */
+/** Composition root: stages → Redis → Kafka producer and reply consumer → read client → HTTP app. */
 export async function composeGateway(context: ServiceContext<GatewayConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
+  const process = loadStageProcess(config.STAGES_CONFIG);
+
+  const redis = createRedis(config.REDIS_URL, 'trackme-gateway');
+  lifecycle.onStop('redis', () => redis.close());
+  const operations = new OperationStore(redis.client, config.IDEMPOTENCY_TTL_HOURS * 3600);
+
   const kafka = createKafka(
     { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-gateway' },
     logger,
   );
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
   lifecycle.onStop('kafka producer', () => producer.disconnect());
-  void startInBackground('kafka producer', () => producer.connect(), lifecycle, logger);
+  const bus = new CommandBus(kafka, producer, operations, logger, {
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    registry,
+    instanceId: randomUUID(),
+  });
+  lifecycle.onStop('reply consumer', () => bus.stop());
+  void startInBackground(
+    'kafka',
+    async () => {
+      if (!producer.isConnected) await producer.connect();
+      await bus.start();
+    },
+    lifecycle,
+    logger,
+  );
 
-  const app = createHttpServer({ logger, registry, readiness: { kafka: () => producer.isConnected } });
-  await registerGatewayApp(app, config);
+  const read = new ReadClient(config.READ_URL);
+  lifecycle.onStop('read client', () => read.close());
+
+  const app = createHttpServer({
+    logger,
+    registry,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    readiness: { kafka: () => bus.isReady, redis: () => redis.ping() },
+  });
+  await registerGatewayApp(app, {
+    basePath: config.BASE_PATH,
+    process,
+    operations,
+    read,
+    write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS },
+  });
   return app;
 }

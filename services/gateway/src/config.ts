@@ -1,14 +1,24 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, KafkaConfig, LogConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, KafkaConfig, LogConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
 export const GatewayConfigSchema = Type.Object({
   ...LogConfig,
   ...HttpConfig(8080),
   ...KafkaConfig,
+  ...RedisConfig,
   ...TelemetryConfig,
+  ...StagesConfig,
   BASE_PATH: Type.String({ default: '/api/v1', pattern: '^(/[A-Za-z0-9._~-]+)*$', description: 'Prefix of every public API route' }),
   READ_URL: Type.String({ default: 'http://127.0.0.1:8082', pattern: '^https?://', description: 'Internal URL of the read service' }),
   METRICS_URL: Type.String({ default: 'http://127.0.0.1:8083', pattern: '^https?://', description: 'Internal URL of the metrics service' }),
+  WRITE_TIMEOUT_MS: Type.Integer({
+    default: 5_000,
+    minimum: 100,
+    maximum: 60_000,
+    description: 'How long a write waits for its reply before answering 202 with an operation',
+  }),
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, maximum: 720, description: 'How long Idempotency-Key outcomes are kept' }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body' }),
 });
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;

@@ -4,3 +4,5 @@ export * from './wait.js';
 export * from './processes.js';
 export * from './tcp-proxy.js';
 export * from './in-process.js';
+export * from './isolated.js';
+export * from './topic-reader.js';

@@ -44,3 +44,7 @@ export const TelemetryConfig = {
   ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, description: 'Grace period for a clean stop on SIGTERM' }),
 };
+
+export const StagesConfig = {
+  STAGES_CONFIG: Type.String({ default: 'config/stages.yaml', minLength: 1, description: 'Path of the stage configuration (YAML)' }),
+};

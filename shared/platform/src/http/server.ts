@@ -6,6 +6,7 @@ import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { createHttpDurationHistogram } from '../observability/metrics.js';
 import { problem, sendProblem, toProblem } from './problem.js';
+import { installValidation } from './validation.js';
 
 export type ReadinessCheck = () => Promise<boolean> | boolean;
 
@@ -38,6 +39,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
   });
 
+  installValidation(app);
   const duration = createHttpDurationHistogram(options.registry);
 
   app.addHook('onRequest', async (request, reply) => {

@@ -90,6 +90,14 @@ export class MessageConsumer {
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
+    // ready only once the group gave this member its partitions: before that, messages
+    // published now might be read by nobody (a new group starting at the latest offset)
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.running = true;
+    });
+    this.consumer.on(this.consumer.events.STOP, () => {
+      this.running = false;
+    });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
@@ -110,6 +118,7 @@ export class MessageConsumer {
     }
   }
 
+  /** True once the consumer joined its group and holds its assignment. */
   get isRunning(): boolean {
     return this.running;
   }
@@ -132,7 +141,6 @@ export class MessageConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachMessage: (payload) => this.handle(payload),
     });
-    this.running = true;
   }
 
   /** Stops fetching, lets in-flight handlers finish, commits what they resolved, leaves the group. */

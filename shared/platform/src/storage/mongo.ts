@@ -63,3 +63,17 @@ export async function withUniqueConflict<T>(
     throw error;
   }
 }
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+/** The database is unreachable (as opposed to refusing the operation): retry later. */
+export function isMongoUnavailable(error: unknown): boolean {
+  return error instanceof Error && UNAVAILABLE_ERRORS.has(error.name);
+}

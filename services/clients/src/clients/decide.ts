@@ -1,0 +1,152 @@
+import type {
+  Actor,
+  Client,
+  CreateClientBody,
+  PatchClientBody,
+  ReplaceClientBody,
+  StageProcess,
+} from '@trackme/contracts';
+import { CommandTypes } from '@trackme/contracts';
+import { ConflictError, NotFoundError } from '@trackme/platform';
+import { resolveInitialStage, resolveStageMove } from './stage-rules.js';
+
+export type ClientCommand =
+  | { type: typeof CommandTypes.createClient; clientId: string; fields: CreateClientBody; actor: Actor }
+  | { type: typeof CommandTypes.replaceClient; clientId: string; fields: ReplaceClientBody; actor: Actor }
+  | { type: typeof CommandTypes.patchClient; clientId: string; fields: PatchClientBody; actor: Actor }
+  | { type: typeof CommandTypes.deleteClient; clientId: string; actor: Actor };
+
+export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
+
+export type DomainEvent =
+  | { type: 'ClientCreated'; client: Client }
+  | { type: 'ClientUpdated'; changes: FieldChanges; client: Client }
+  | { type: 'ClientStageChanged'; from: string; to: string; rollback: boolean; client: Client }
+  | { type: 'ClientDeleted'; client: Client };
+
+export interface Decision {
+  status: 200 | 201 | 204;
+  /** the client after the command (null once deleted) */
+  client: Client | null;
+  /** empty for a no-op: nothing is written and no event is emitted */
+  events: DomainEvent[];
+}
+
+export interface DecideContext {
+  process: StageProcess;
+  now: Date;
+}
+
+type EditableFields = Pick<Client, 'name' | 'email' | 'is_active' | 'source' | 'channel' | 'app' | 'last_login' | 'contracts'>;
+const EDITABLE: ReadonlyArray<keyof EditableFields> = ['name', 'email', 'is_active', 'source', 'channel', 'app', 'last_login', 'contracts'];
+
+/** Values of a full representation; optional fields left out are cleared to their defaults. */
+function fullFields(fields: CreateClientBody): EditableFields {
+  return {
+    name: fields.name.trim(),
+    email: fields.email.trim(),
+    is_active: fields.is_active ?? true,
+    source: fields.source ?? null,
+    channel: fields.channel ?? null,
+    app: fields.app ?? 'not_installed',
+    last_login: fields.last_login ? new Date(fields.last_login).toISOString() : null,
+    contracts: fields.contracts ?? [],
+  };
+}
+
+function patchedFields(current: Client, patch: PatchClientBody): EditableFields {
+  const next: EditableFields = { ...pickEditable(current) };
+  if (patch.name !== undefined) next.name = patch.name.trim();
+  if (patch.email !== undefined) next.email = patch.email.trim();
+  if (patch.is_active !== undefined) next.is_active = patch.is_active;
+  if (patch.source !== undefined) next.source = patch.source;
+  if (patch.channel !== undefined) next.channel = patch.channel;
+  if (patch.app !== undefined) next.app = patch.app;
+  if (patch.last_login !== undefined) next.last_login = patch.last_login === null ? null : new Date(patch.last_login).toISOString();
+  if (patch.contracts !== undefined) next.contracts = patch.contracts;
+  return next;
+}
+
+function pickEditable(client: Client): EditableFields {
+  return Object.fromEntries(EDITABLE.map((key) => [key, client[key]])) as unknown as EditableFields;
+}
+
+/** JSON with object keys sorted, so restating a value with its keys in another order is no change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+function diff(before: EditableFields, after: EditableFields): FieldChanges {
+  const changes: FieldChanges = {};
+  for (const key of EDITABLE) {
+    if (canonical(before[key]) !== canonical(after[key])) changes[key] = { from: before[key], to: after[key] };
+  }
+  return changes;
+}
+
+function assertUniqueContractIds(fields: EditableFields): void {
+  const seen = new Set<string>();
+  for (const contract of fields.contracts) {
+    if (seen.has(contract.id)) throw new ConflictError(`contract id "${contract.id}" appears twice`, 'duplicate_contract');
+    seen.add(contract.id);
+  }
+}
+
+/**
+ * The client aggregate's rules as one pure function: the command, the current state (null when
+ * the client does not exist) and the clock in; the outcome and the events to record out.
+ * Email uniqueness across clients is the repository's (unique index), not decided here.
+ */
+export function decide(command: ClientCommand, state: Client | null, { process, now }: DecideContext): Decision {
+  const at = now.toISOString();
+  switch (command.type) {
+    case CommandTypes.createClient: {
+      if (state) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
+      const fields = fullFields(command.fields);
+      assertUniqueContractIds(fields);
+      const client: Client = {
+        id: command.clientId,
+        ...fields,
+        stage: resolveInitialStage(process, command.fields.stage),
+        registration_date: at,
+        last_updated: at,
+        version: 1,
+      };
+      return { status: 201, client, events: [{ type: 'ClientCreated', client }] };
+    }
+    case CommandTypes.replaceClient:
+    case CommandTypes.patchClient: {
+      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
+      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.fields) : patchedFields(state, command.fields);
+      assertUniqueContractIds(fields);
+      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.fields.stage) : undefined;
+      const changes = diff(pickEditable(state), fields);
+      const moved = move?.kind === 'move' ? move : undefined;
+      if (Object.keys(changes).length === 0 && !moved) return { status: 200, client: state, events: [] };
+      const client: Client = {
+        ...state,
+        ...fields,
+        stage: moved ? moved.to : state.stage,
+        last_updated: at,
+        version: state.version + 1,
+      };
+      const events: DomainEvent[] = [];
+      if (Object.keys(changes).length > 0) events.push({ type: 'ClientUpdated', changes, client });
+      if (moved) events.push({ type: 'ClientStageChanged', from: moved.from, to: moved.to, rollback: moved.rollback, client });
+      return { status: 200, client, events };
+    }
+    case CommandTypes.deleteClient: {
+      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
+      const client: Client = { ...state, last_updated: at, version: state.version + 1 };
+      return { status: 204, client: null, events: [{ type: 'ClientDeleted', client }] };
+    }
+    default: {
+      const unknown: never = command;
+      throw new Error(`unhandled command ${JSON.stringify(unknown)}`);
+    }
+  }
+}

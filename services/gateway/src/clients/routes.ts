@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import {
+  ClientIdSchema,
+  ClientSchema,
+  CommandTypes,
+  CreateClientBodySchema,
+  PatchClientBodySchema,
+  ReplaceClientBodySchema,
+} from '@trackme/contracts';
+import { executeWrite, type WriteContext } from '../commands/write-command.js';
+import { IdempotencyKeyHeaderSchema, OperationAcceptedSchema, problemResponses } from '../http/schemas.js';
+import type { ReadClient } from '../read/read-client.js';
+
+const ClientResponseSchema = Type.Object({ data: ClientSchema });
+const Params = Type.Object({ id: ClientIdSchema });
+
+export const HistoryEntrySchema = Type.Object(
+  {
+    event_id: Type.String(),
+    type: Type.String({ description: 'ClientCreated, ClientUpdated, ClientStageChanged or ClientDeleted' }),
+    at: Type.String({ format: 'date-time' }),
+    version: Type.Integer(),
+    command_id: Type.String(),
+    actor: Type.Object({ subject: Type.String(), role: Type.Optional(Type.String()), ip: Type.Optional(Type.String()) }),
+    from: Type.Optional(Type.String()),
+    to: Type.Optional(Type.String()),
+    rollback: Type.Optional(Type.Boolean()),
+    changes: Type.Optional(Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }))),
+  },
+  { $id: 'HistoryEntry' },
+);
+
+/** Writes go to Kafka as commands (CommandBus); the timeline is read from the read service. */
+export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read: ReadClient }> = async (app, { write, read }) => {
+  app.post(
+    '/clients',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: 'Create a client',
+        headers: IdempotencyKeyHeaderSchema,
+        body: CreateClientBodySchema,
+        response: { 201: ClientResponseSchema, 202: OperationAcceptedSchema, ...problemResponses(400, 409, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      await executeWrite(write, request, reply, {
+        type: CommandTypes.createClient,
+        clientId: (derived) => derived ?? randomUUID(),
+        data: (clientId, actor) => ({ client_id: clientId, actor, fields: request.body }),
+      });
+    },
+  );
+
+  app.put(
+    '/clients/:id/stage',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: "Update a client's fields and move its stage",
+        description: 'Full update: optional fields left out are cleared. `stage` may be a stage id, "next" or "prev". Never creates.',
+        params: Params,
+        headers: IdempotencyKeyHeaderSchema,
+        body: ReplaceClientBodySchema,
+        response: { 200: ClientResponseSchema, 202: OperationAcceptedSchema, ...problemResponses(400, 404, 409, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      await executeWrite(write, request, reply, {
+        type: CommandTypes.replaceClient,
+        clientId: request.params.id,
+        data: (clientId, actor) => ({ client_id: clientId, actor, fields: request.body }),
+      });
+    },
+  );
+
+  app.patch(
+    '/clients/:id',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: "Change some of a client's fields (not its stage)",
+        params: Params,
+        headers: IdempotencyKeyHeaderSchema,
+        body: PatchClientBodySchema,
+        response: { 200: ClientResponseSchema, 202: OperationAcceptedSchema, ...problemResponses(400, 404, 409, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      await executeWrite(write, request, reply, {
+        type: CommandTypes.patchClient,
+        clientId: request.params.id,
+        data: (clientId, actor) => ({ client_id: clientId, actor, fields: request.body }),
+      });
+    },
+  );
+
+  app.delete(
+    '/clients/:id',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: 'Delete a client',
+        params: Params,
+        headers: IdempotencyKeyHeaderSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), 202: OperationAcceptedSchema, ...problemResponses(404, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      await executeWrite(write, request, reply, {
+        type: CommandTypes.deleteClient,
+        clientId: request.params.id,
+        data: (clientId, actor) => ({ client_id: clientId, actor }),
+      });
+    },
+  );
+
+  app.get(
+    '/clients/:id/history',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: "A client's timeline: creation, field changes, stage moves (with rollbacks), deletion",
+        params: Params,
+        response: { 200: Type.Object({ data: Type.Array(HistoryEntrySchema) }), ...problemResponses(404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const answer = await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}/history`);
+      // the read service already answers in the public shape (problem+json included)
+      return reply.code(answer.status as 200).type(answer.contentType).send(answer.body as never);
+    },
+  );
+};

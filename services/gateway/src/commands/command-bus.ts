@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+import { COMMAND_REPLY_TYPE, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
+import { DependencyUnavailableError, MessageConsumer, type InboundMessage, type Logger, type MessageProducer } from '@trackme/platform';
+import type { OperationStore } from './operation-store.js';
+
+export type SendOutcome = { kind: 'reply'; reply: CommandReply } | { kind: 'timeout' };
+
+interface Waiter {
+  resolve: (reply: CommandReply) => void;
+}
+
+/** Remembered ids of commands this instance answered 202 for (bounded; oldest forgotten first). */
+const TIMED_OUT_REMEMBERED = 10_000;
+
+/**
+ * Request/reply over Kafka: publishes a command keyed by client id and waits for its reply on
+ * trackme.command-replies, which every gateway instance reads with a group of its own.
+ */
+export class CommandBus {
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly timedOut = new Set<string>();
+  private readonly replies: MessageConsumer;
+  private readonly outcomes: Counter<'outcome'>;
+
+  constructor(
+    kafka: Kafka,
+    private readonly producer: MessageProducer,
+    private readonly operations: OperationStore,
+    private readonly logger: Logger,
+    options: { topicPrefix: string; registry: Registry; instanceId?: string },
+  ) {
+    this.replies = new MessageConsumer(kafka, {
+      // own group per instance: every instance sees every reply and picks its own
+      groupId: `trackme-gateway-${options.instanceId ?? randomUUID()}`,
+      topics: [Topics.commandReplies],
+      fromBeginning: false,
+      handler: (message) => this.onReply(message),
+      producer,
+      logger,
+      topicPrefix: options.topicPrefix,
+      partitionsConsumedConcurrently: 6,
+    });
+    this.outcomes = new Counter({
+      name: 'trackme_gateway_commands_total',
+      help: 'Commands sent, by outcome (reply, timeout)',
+      labelNames: ['outcome'],
+      registers: [options.registry],
+    });
+  }
+
+  get isReady(): boolean {
+    return this.producer.isConnected && this.replies.isRunning;
+  }
+
+  start(): Promise<void> {
+    return this.replies.start();
+  }
+
+  stop(): Promise<void> {
+    return this.replies.stop();
+  }
+
+  /**
+   * Publishes and waits up to `timeoutMs` for the reply. On timeout the operation is recorded so
+   * GET /operations/{id} can report the result later; the command itself is never withdrawn.
+   */
+  async send(
+    type: string,
+    clientId: string,
+    data: unknown,
+    commandId: string,
+    timeoutMs: number,
+    idempotencyKey?: string,
+  ): Promise<SendOutcome> {
+    if (!this.isReady) throw new DependencyUnavailableError('the command bus is not connected to Kafka');
+    const replied = new Promise<CommandReply>((resolve) => this.waiters.set(commandId, { resolve }));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const published = this.producer.publish(Topics.clientCommands, clientId, { id: commandId, type, data });
+      const first = await Promise.race([published.then(() => replied), deadline]);
+      if (first === 'timeout') {
+        this.rememberTimedOut(commandId);
+        await this.operations.recordPending({
+          id: commandId,
+          state: 'pending',
+          client_id: clientId,
+          ...(idempotencyKey ? { idempotency_key: idempotencyKey } : {}),
+        });
+        this.outcomes.inc({ outcome: 'timeout' });
+        return { kind: 'timeout' };
+      }
+      this.outcomes.inc({ outcome: 'reply' });
+      return { kind: 'reply', reply: first };
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(commandId);
+    }
+  }
+
+  private rememberTimedOut(commandId: string): void {
+    this.timedOut.add(commandId);
+    if (this.timedOut.size > TIMED_OUT_REMEMBERED) this.timedOut.delete(this.timedOut.values().next().value!);
+  }
+
+  private async onReply(message: InboundMessage): Promise<void> {
+    let envelope: Envelope<CommandReply>;
+    try {
+      envelope = JSON.parse(message.value?.toString() ?? '') as Envelope<CommandReply>;
+    } catch {
+      this.logger.warn({ offset: message.offset }, 'ignoring a reply that is not JSON');
+      return;
+    }
+    if (envelope.type !== COMMAND_REPLY_TYPE || !envelope.data?.command_id) return;
+    const reply = envelope.data;
+    const waiter = this.waiters.get(reply.command_id);
+    if (waiter) {
+      waiter.resolve(reply);
+      return;
+    }
+    const mine = this.timedOut.delete(reply.command_id);
+    await this.operations.recordResult(reply.command_id, reply.client_id, { status: reply.status, body: reply.body }, !mine);
+  }
+}

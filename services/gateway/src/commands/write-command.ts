@@ -1,0 +1,92 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '@trackme/contracts';
+import { ConflictError, PROBLEM_CONTENT_TYPE, problem, sendProblem } from '@trackme/platform';
+import type { CommandBus } from './command-bus.js';
+import type { OperationStore, StoredResponse } from './operation-store.js';
+
+export interface WriteContext {
+  bus: CommandBus;
+  operations: OperationStore;
+  basePath: string;
+  timeoutMs: number;
+}
+
+/** Who is calling: the scope of Idempotency-Keys and the actor recorded in history. */
+export function actorOf(request: FastifyRequest): Actor {
+  return { subject: 'anonymous', ip: request.ip };
+}
+
+const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+
+/** An id derived from the caller's Idempotency-Key, so a retry maps to the same command and client. */
+export function derivedId(kind: string, actor: Actor, key: string, route: string): string {
+  return hash(kind, actor.subject, key, route).slice(0, 32);
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers['idempotency-key'];
+  if (typeof raw !== 'string') return undefined;
+  // the draft sends a structured-field string ("key"); plain tokens are accepted too
+  return raw.startsWith('"') && raw.endsWith('"') && raw.length > 1 ? raw.slice(1, -1) : raw;
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, response: StoredResponse): FastifyReply {
+  if (response.status >= 400 && response.body && typeof response.body === 'object') {
+    const body = response.body as Record<string, unknown>;
+    return reply
+      .code(response.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send({ ...body, instance: request.url, correlation_id: request.id });
+  }
+  if (response.status === 204) return reply.code(204).send();
+  return reply.code(response.status).send(response.body);
+}
+
+/**
+ * The write path of every mutating route: idempotency, publish, wait for the reply, and answer
+ * with the reply's status, or 202 with an operation when the deadline passes.
+ */
+export async function executeWrite(
+  context: WriteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  command: { type: string; clientId: string | ((key: string | undefined) => string); data: (clientId: string, actor: Actor) => unknown },
+): Promise<FastifyReply> {
+  const actor = actorOf(request);
+  const key = idempotencyKeyOf(request);
+  const route = `${request.method} ${request.routeOptions.url} ${JSON.stringify(request.params)}`;
+  const clientId = typeof command.clientId === 'function' ? command.clientId(key && derivedId('client', actor, key, route)) : command.clientId;
+  const scopedKey = key ? hash(actor.subject, key) : undefined;
+  const fingerprint = hash(route, JSON.stringify(request.body ?? null));
+
+  if (scopedKey) {
+    const start = await context.operations.begin(scopedKey, fingerprint);
+    if (start.kind === 'replay') return send(request, reply.header('idempotent-replayed', 'true'), start.response);
+    if (start.kind === 'mismatch') {
+      return sendProblem(request, reply, problem(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request'));
+    }
+    if (start.kind === 'in_flight') {
+      throw new ConflictError('a request with this Idempotency-Key is still being processed', 'idempotency_key_in_flight');
+    }
+  }
+
+  const commandId = key ? derivedId('command', actor, key, route) : randomUUID();
+  let outcome;
+  try {
+    outcome = await context.bus.send(command.type, clientId, command.data(clientId, actor), commandId, context.timeoutMs, scopedKey);
+  } catch (error) {
+    // nothing was published: free the key so the caller's retry can run
+    if (scopedKey) await context.operations.abandon(scopedKey).catch(() => undefined);
+    throw error;
+  }
+  if (outcome.kind === 'timeout') {
+    return reply
+      .code(202)
+      .header('location', `${context.basePath}/operations/${commandId}`)
+      .send({ data: { operation_id: commandId, status: 'pending' } });
+  }
+  const response: StoredResponse = { status: outcome.reply.status, body: outcome.reply.body };
+  if (scopedKey) await context.operations.complete(scopedKey, fingerprint, response);
+  return send(request, reply, response);
+}

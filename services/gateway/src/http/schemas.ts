@@ -1,0 +1,39 @@
+import { Type } from 'typebox';
+
+/** RFC 9457 problem details as documented in the OpenAPI document. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable machine-readable error code' }),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    correlation_id: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'application/problem+json' },
+);
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { ...ProblemSchema, description: `Problem (${status})` }]));
+
+export const IdempotencyKeyHeaderSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'Makes retries safe: the same key and body within 24 h get the first answer',
+    }),
+  ),
+});
+
+export const OperationAcceptedSchema = Type.Object(
+  {
+    data: Type.Object({
+      operation_id: Type.String(),
+      status: Type.Literal('pending'),
+    }),
+  },
+  { description: 'Accepted: the write is queued; poll the Location for its result' },
+);

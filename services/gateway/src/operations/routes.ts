@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NotFoundError } from '@trackme/platform';
+import type { OperationStore } from '../commands/operation-store.js';
+import { problemResponses } from '../http/schemas.js';
+
+const OperationSchema = Type.Object(
+  {
+    data: Type.Object({
+      operation_id: Type.String(),
+      status: Type.Union([Type.Literal('pending'), Type.Literal('completed')]),
+      client_id: Type.String(),
+      result: Type.Optional(
+        Type.Object({
+          status: Type.Integer({ description: 'The HTTP status the write would have answered' }),
+          body: Type.Optional(Type.Unknown()),
+        }),
+      ),
+    }),
+  },
+  { $id: 'Operation' },
+);
+
+export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationStore }> = async (app, { operations }) => {
+  app.get(
+    '/operations/:id',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The result of a write that was answered 202 Accepted',
+        params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }),
+        response: { 200: OperationSchema, ...problemResponses(404) },
+      },
+    },
+    async (request) => {
+      const operation = await operations.getOperation(request.params.id);
+      if (!operation) throw new NotFoundError(`no operation ${request.params.id}`);
+      return {
+        data: {
+          operation_id: operation.id,
+          status: operation.state,
+          client_id: operation.client_id,
+          ...(operation.result ? { result: operation.result } : {}),
+        },
+      };
+    },
+  );
+};

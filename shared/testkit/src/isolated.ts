@@ -1,0 +1,24 @@
+import { allTopicDeclarations } from '@trackme/contracts';
+import { createKafka, createLogger, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
+import { uniqueId, uniqueTopicPrefix } from './ids.js';
+import { mongoUrlWithDatabase, testStack } from './stack.js';
+
+export interface IsolatedEnv {
+  KAFKA_BROKERS: string;
+  MONGO_URL: string;
+  REDIS_URL: string;
+  KAFKA_TOPIC_PREFIX: string;
+}
+
+/**
+ * The shared test stack seen through a fresh topic prefix (every declared topic created) and a
+ * fresh, migrated database: a test using it cannot see or disturb any other test's data.
+ */
+export async function isolatedEnv(): Promise<IsolatedEnv> {
+  const stack = testStack();
+  const prefix = uniqueTopicPrefix();
+  const mongoUrl = mongoUrlWithDatabase(stack.MONGO_URL, uniqueId('db'));
+  const kafka = createKafka({ brokers: parseBrokers(stack.KAFKA_BROKERS), clientId: 'trackme-test-setup' }, createLogger('test', 'silent'));
+  await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
+  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix };
+}
