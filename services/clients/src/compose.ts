@@ -42,6 +42,7 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     logger,
     registry,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     isTransient: isMongoUnavailable,
   });
   lifecycle.onStop('command consumer', () => commands.stop());

@@ -67,3 +67,26 @@ describe('Redis', () => {
     await redis.close();
   });
 });
+
+describe('unique index on update', () => {
+  it('surfaces a duplicate caused by an update as a typed conflict too', async () => {
+    const url = mongoUrlWithDatabase(testStack().MONGO_URL, uniqueId('dupupdate'));
+    await runMigrations(url);
+    const mongo = createMongo(url, 'dup-update-test');
+    try {
+      const clients = mongo.db.collection<{ _id: string; email_normalized: string }>('clients');
+      await clients.insertMany([
+        { _id: 'a', email_normalized: 'a@example.com' },
+        { _id: 'b', email_normalized: 'b@example.com' },
+      ]);
+      const update = withUniqueConflict(
+        () => clients.updateOne({ _id: 'b' }, { $set: { email_normalized: 'a@example.com' } }),
+        () => ({ message: 'email already used', code: 'email_taken' }),
+      );
+      await expect(update).rejects.toMatchObject({ status: 409, code: 'email_taken' });
+    } finally {
+      await mongo.db.dropDatabase();
+      await mongo.close();
+    }
+  });
+});

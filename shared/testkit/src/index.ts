@@ -6,3 +6,4 @@ export * from './tcp-proxy.js';
 export * from './in-process.js';
 export * from './isolated.js';
 export * from './topic-reader.js';
+export * from './http.js';

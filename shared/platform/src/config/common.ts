@@ -23,6 +23,12 @@ export const KafkaConfig = {
     description: 'Comma-separated Kafka bootstrap servers (host:port,...)',
   }),
   KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Kafka client id (default: the service name)' })),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
+    default: 30_000,
+    minimum: 6_000,
+    maximum: 300_000,
+    description: 'Consumer group session timeout: how long a crashed member holds its partitions',
+  }),
   KAFKA_TOPIC_PREFIX: Type.String({
     default: '',
     pattern: '^[a-zA-Z0-9._-]*$',

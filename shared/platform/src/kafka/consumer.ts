@@ -46,6 +46,7 @@ export interface ConsumerOptions {
   topicPrefix?: string;
   registry?: Registry;
   fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
   maxAttempts?: number;
   retryBackoffMs?: number;
   maxBackoffMs?: number;
@@ -65,7 +66,7 @@ const tracer = trace.getTracer('@trackme/platform/kafka');
  */
 export class MessageConsumer {
   private readonly consumer: Consumer;
-  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient'>> &
+  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs'>> &
     Pick<ConsumerOptions, 'isTransient'>;
   private readonly prefix: string;
   private stopping = false;
@@ -85,8 +86,8 @@ export class MessageConsumer {
     this.prefix = options.topicPrefix ?? '';
     this.consumer = kafka.consumer({
       groupId: topicFor(this.prefix, options.groupId),
-      sessionTimeout: CONSUMER_DEFAULTS.sessionTimeoutMs,
-      heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
+      sessionTimeout: options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs,
+      heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor((options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs) / 3)),
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
     });

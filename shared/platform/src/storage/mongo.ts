@@ -41,8 +41,13 @@ export function createMongo(url: string, appName: string): MongoConnection {
 
 const DUPLICATE_KEY = 11000;
 
+/**
+ * A unique-index violation. FerretDB 1.24 reports one on an update (not on an insert) as
+ * InternalError (code 1) with SQLite's "UNIQUE constraint failed" text instead of E11000.
+ */
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {
-  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+  if (!(error instanceof MongoServerError)) return false;
+  return error.code === DUPLICATE_KEY || (error.code === 1 && error.message.includes('UNIQUE constraint failed'));
 }
 
 /**
