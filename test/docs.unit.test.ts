@@ -14,3 +14,28 @@ describe('documentation stays in step with the config schemas', () => {
     expect(missing.map((row) => row.variable)).toEqual([]);
   });
 });
+
+describe('the committed OpenAPI document', () => {
+  it('matches the route schemas (run `npm run openapi` to refresh docs/openapi.json)', async () => {
+    const { buildOpenApiDocument, OPENAPI_PATH, renderOpenApi } = await import('../scripts/lib/openapi.js');
+    expect(readFileSync(OPENAPI_PATH, 'utf8')).toBe(renderOpenApi(await buildOpenApiDocument()));
+  });
+
+  it('documents every public route with its error statuses', async () => {
+    const document = JSON.parse(readFileSync('docs/openapi.json', 'utf8')) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/clients',
+      '/clients/{id}',
+      '/clients/{id}/history',
+      '/clients/{id}/stage',
+      '/operations/{id}',
+      '/stages',
+    ]);
+    expect(Object.keys(document.paths['/clients']!['post']!.responses).sort()).toEqual(['201', '202', '400', '409', '422', '503']);
+    expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
+  });
+});

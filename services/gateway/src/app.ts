@@ -40,6 +40,11 @@ export function openApiOptions(basePath: string) {
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
     hideUntagged: true,
+    // components named after the schemas' $id (Client, Problem …) instead of def-0, def-1 …
+    refResolver: {
+      buildLocalReference: (json: { $id?: unknown }, _baseUri: unknown, _fragment: unknown, i: number) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
   };
 }
 
