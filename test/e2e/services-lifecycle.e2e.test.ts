@@ -5,7 +5,7 @@ import {
   startTcpProxy,
   waitFor,
   testStack,
-  uniqueTopicPrefix,
+  isolatedEnv,
   waitUntilReady,
   type ServiceName,
   type ServiceProcess,
@@ -18,13 +18,13 @@ afterAll(async () => {
   await Promise.all(running.map((s) => s.stop('SIGKILL')));
 });
 
-function stackEnv(): Record<string, string> {
-  return { ...testStack(), KAFKA_TOPIC_PREFIX: uniqueTopicPrefix() };
+async function stackEnv(): Promise<Record<string, string>> {
+  return { ...(await isolatedEnv()) };
 }
 
 describe('the four services as processes', () => {
   it('start, report ready, and exit 0 within 10 s of SIGTERM', async () => {
-    const env = stackEnv();
+    const env = await stackEnv();
     const services = await Promise.all(SERVICES.map((name) => spawnService(name, env)));
     running.push(...services);
     await Promise.all(services.map((s) => waitUntilReady(s)));
@@ -52,7 +52,7 @@ describe('the four services as processes', () => {
   }, 90_000);
 
   it('serves Swagger UI and the OpenAPI document from the gateway', async () => {
-    const gateway = await spawnService('gateway', stackEnv());
+    const gateway = await spawnService('gateway', await stackEnv());
     running.push(gateway);
     await waitUntilReady(gateway);
     const ui = await fetch(`${gateway.url}/api/v1/swagger/`);
@@ -87,7 +87,7 @@ describe('the four services as processes', () => {
   it('stays up with /readyz 503 while a dependency is down, then becomes ready when it returns', async () => {
     // Mongo points at a port where nothing listens yet; Kafka and Redis are real
     const mongoPort = await freePort();
-    const service = await spawnService('read', { ...stackEnv(), MONGO_URL: `mongodb://127.0.0.1:${mongoPort}/trackme` });
+    const service = await spawnService('read', { ...(await stackEnv()), MONGO_URL: `mongodb://127.0.0.1:${mongoPort}/trackme` });
     running.push(service);
     const readiness = async () => {
       const response = await fetch(`${service.url}/readyz`).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess, testStack, uniqueTopicPrefix, waitFor, type InProcessService } from '@trackme/testkit';
+import { isolatedEnv, runInProcess, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
 
@@ -7,7 +7,7 @@ describe('gateway composition against the real stack', () => {
   let service: InProcessService<GatewayConfig>;
 
   beforeAll(async () => {
-    service = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...testStack(), KAFKA_TOPIC_PREFIX: uniqueTopicPrefix() });
+    service = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...(await isolatedEnv()) });
   });
   afterAll(() => service.stop());
 
@@ -17,7 +17,7 @@ describe('gateway composition against the real stack', () => {
         const response = await service.app.inject({ url: '/readyz' });
         return response.statusCode === 200 && response.json<{ checks: Record<string, string> }>();
       },
-      { what: 'gateway ready' },
+      { what: 'gateway ready', timeoutMs: 30_000 },
     );
     expect(Object.values(body.checks).every((state) => state === 'up')).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInProcess, testStack, uniqueTopicPrefix, waitFor, type InProcessService } from '@trackme/testkit';
+import { isolatedEnv, runInProcess, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 
@@ -7,7 +7,7 @@ describe('metrics composition against the real stack', () => {
   let service: InProcessService<MetricsConfig>;
 
   beforeAll(async () => {
-    service = await runInProcess('metrics', MetricsConfigSchema, composeMetrics, { ...testStack(), KAFKA_TOPIC_PREFIX: uniqueTopicPrefix() });
+    service = await runInProcess('metrics', MetricsConfigSchema, composeMetrics, { ...(await isolatedEnv()) });
   });
   afterAll(() => service.stop());
 
@@ -17,7 +17,7 @@ describe('metrics composition against the real stack', () => {
         const response = await service.app.inject({ url: '/readyz' });
         return response.statusCode === 200 && response.json<{ checks: Record<string, string> }>();
       },
-      { what: 'metrics ready' },
+      { what: 'metrics ready', timeoutMs: 30_000 },
     );
     expect(Object.values(body.checks).every((state) => state === 'up')).toBe(true);
   });
