@@ -1,4 +1,5 @@
-// Indexes of the clients collection and its history (DESIGN.md §4).
+// Indexes of the clients collection (DESIGN.md §4). Timelines (client_history) and command
+// outcomes (commands) are read by _id only and need none.
 // Kept to plain single/compound indexes: the Mongo-wire floor (FerretDB) has no partial,
 // sparse or TTL indexes and no collation.
 
@@ -8,13 +9,9 @@ export async function up(db) {
   await clients.createIndex({ email_normalized: 1 }, { name: 'email_normalized_unique', unique: true });
   await clients.createIndex({ is_active: 1, last_updated: -1 }, { name: 'active_last_updated' });
   await clients.createIndex({ stage: 1, last_updated: -1 }, { name: 'stage_last_updated' });
-
-  const history = db.collection('client_history');
-  await history.createIndex({ client_id: 1, at: 1 }, { name: 'client_timeline' });
 }
 
 export async function down(db) {
-  await db.collection('client_history').dropIndex('client_timeline');
   const clients = db.collection('clients');
   await clients.dropIndex('stage_last_updated');
   await clients.dropIndex('active_last_updated');

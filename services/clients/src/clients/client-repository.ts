@@ -12,9 +12,9 @@ export interface CommandResult {
   created_at: Date;
 }
 
+/** One row of a client's timeline (the event id identifies it). */
 export interface HistoryEntry {
-  _id: string;
-  client_id: string;
+  event_id: string;
   type: string;
   version: number;
   command_id: string;
@@ -28,16 +28,26 @@ export interface HistoryEntry {
 
 const emailTaken = () => new ConflictError('a client with this email already exists', 'email_taken');
 
-/** Mongo access of the clients service, the only writer of these collections. */
+/** A client's whole timeline in one document, so it is read and appended by `_id` alone. */
+export interface TimelineDocument {
+  _id: string;
+  entries: HistoryEntry[];
+}
+
+/**
+ * Mongo access of the clients service, the only writer of these collections. Every filter is on
+ * `_id` alone: the Mongo-wire floor (FerretDB) uses an index for nothing else, and one consumer
+ * per partition makes this process the only writer of a client at any time (DESIGN.md §3).
+ */
 export class ClientRepository {
   readonly clients: Collection<ClientDocument>;
   readonly commands: Collection<CommandResult>;
-  readonly history: Collection<HistoryEntry>;
+  readonly history: Collection<TimelineDocument>;
 
   constructor(db: Db) {
     this.clients = db.collection<ClientDocument>('clients');
     this.commands = db.collection<CommandResult>('commands');
-    this.history = db.collection<HistoryEntry>('client_history');
+    this.history = db.collection<TimelineDocument>('client_history');
   }
 
   load(clientId: string): Promise<ClientDocument | null> {
@@ -52,7 +62,7 @@ export class ClientRepository {
    * Stores a new client with its events to publish and the command that created it, in one
    * insert. A tombstone with the same id is replaced. The unique email index decides races.
    */
-  async insert(client: Client, previous: ClientDocument | null, commandId: string, events: Envelope[]): Promise<void> {
+  async insert(client: Client, previous: ClientDocument | null, commandId: string, events: Envelope[]): Promise<ClientDocument> {
     const doc: ClientDocument = {
       ...clientFields(client),
       applied_commands: [{ id: commandId, status: 201 }],
@@ -60,11 +70,12 @@ export class ClientRepository {
     };
     try {
       if (previous) {
-        const result = await this.clients.replaceOne({ _id: client.id, version: previous.version }, doc);
+        const result = await this.clients.replaceOne({ _id: client.id }, doc);
         if (result.matchedCount === 0) throw concurrentWrite(client.id);
       } else {
         await this.clients.insertOne(doc);
       }
+      return doc;
     } catch (error) {
       if (isDuplicateKeyError(error)) {
         // the id was free when loaded (one writer per client), so the email is what collided
@@ -74,8 +85,8 @@ export class ClientRepository {
     }
   }
 
-  /** Applies a change to an existing client, conditional on the version it was decided from. */
-  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<void> {
+  /** Applies a change to an existing client and returns the document as now stored. */
+  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<ClientDocument> {
     const applied = [...previous.applied_commands, { id: commandId, status }].slice(-APPLIED_COMMANDS_KEPT);
     const pending = [...previous.pending_events, ...events];
     const set: Partial<ClientDocument> = next
@@ -91,28 +102,27 @@ export class ClientRepository {
         };
     delete (set as { _id?: string })._id;
     try {
-      const result = await this.clients.updateOne({ _id: previous._id, version: previous.version }, { $set: set });
+      const result = await this.clients.updateOne({ _id: previous._id }, { $set: set });
       if (result.matchedCount === 0) throw concurrentWrite(previous._id);
     } catch (error) {
       if (isDuplicateKeyError(error)) throw emailTaken();
       throw error;
     }
+    return { ...previous, ...set } as ClientDocument;
   }
 
-  /** Records the timeline rows of events (idempotent: the event id is the row id). */
-  async appendHistory(entries: HistoryEntry[]): Promise<void> {
+  /**
+   * Appends timeline rows. Idempotent: a row is added only if the same row is not there yet, so
+   * relaying the same outbox again after a crash adds nothing.
+   */
+  async appendHistory(clientId: string, entries: HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    try {
-      await this.history.insertMany(entries, { ordered: false });
-    } catch (error) {
-      // rows written by an earlier, interrupted attempt are already there
-      if (!isDuplicateKeyError(error) && !allDuplicates(error)) throw error;
-    }
+    await this.history.updateOne({ _id: clientId }, { $addToSet: { entries: { $each: entries } } }, { upsert: true });
   }
 
-  /** Marks the outbox empty once its events are published (same single writer, same version). */
-  async clearPending(clientId: string, version: number): Promise<void> {
-    await this.clients.updateOne({ _id: clientId, version }, { $set: { pending_events: [] } });
+  /** Marks the outbox empty once its events are published. */
+  async clearPending(clientId: string): Promise<void> {
+    await this.clients.updateOne({ _id: clientId }, { $set: { pending_events: [] } });
   }
 
   async recordCommandResult(result: CommandResult): Promise<void> {
@@ -131,11 +141,6 @@ export class ClientRepository {
 }
 
 function concurrentWrite(clientId: string): DependencyUnavailableError {
-  // cannot happen with one consumer per partition; if it does, retrying re-reads the document
-  return new DependencyUnavailableError(`client ${clientId} was changed concurrently; retrying`);
-}
-
-function allDuplicates(error: unknown): boolean {
-  const writeErrors = (error as { writeErrors?: Array<{ code?: number }> }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((e) => e.code === 11000);
+  // the document loaded a moment ago is gone: cannot happen with one writer per client; retrying re-reads it
+  return new DependencyUnavailableError(`client ${clientId} changed while the command was applied; retrying`);
 }

@@ -4,6 +4,7 @@ import {
   COMMAND_REPLY_TYPE,
   COMMAND_SCHEMAS,
   EnvelopeSchema,
+  Headers,
   Topics,
   type Actor,
   type Client,
@@ -76,20 +77,19 @@ export function createCommandHandler({ repository, producer, process, logger, cl
     await producer.publish(Topics.commandReplies, clientId, { type: COMMAND_REPLY_TYPE, data });
   }
 
+  /** Publishes the outbox of a stored document (history first), then empties it. */
   async function relay(doc: ClientDocument): Promise<void> {
     if (doc.pending_events.length === 0) return;
-    await repository.appendHistory(doc.pending_events.map(historyEntry));
-    for (const event of doc.pending_events) {
-      await producer.publish(Topics.clientEvents, doc._id, {
-        id: event.id,
-        type: event.type,
-        version: event.version,
-        occurredAt: new Date(event.occurred_at),
-        correlationId: event.correlation_id,
-        data: event.data,
-      });
-    }
-    await repository.clearPending(doc._id, doc.version);
+    await repository.appendHistory(doc._id, doc.pending_events.map(historyEntry));
+    await producer.send(
+      Topics.clientEvents,
+      doc.pending_events.map((event) => ({
+        key: doc._id,
+        value: JSON.stringify(event),
+        headers: { [Headers.messageType]: event.type, [Headers.correlationId]: event.correlation_id },
+      })),
+    );
+    await repository.clearPending(doc._id);
   }
 
   async function apply(envelope: Envelope, command: ClientCommand): Promise<Outcome> {
@@ -109,13 +109,11 @@ export function createCommandHandler({ repository, producer, process, logger, cl
     if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
 
     const events = decision.events.map((event) => toEnvelope(event, commandId, command.actor, envelope.correlation_id, now));
-    if (command.type === 'CreateClient') {
-      await repository.insert(decision.client!, doc, commandId, events);
-    } else {
-      await repository.update(live!, decision.client, commandId, decision.status, events);
-    }
-    const written = await repository.load(command.clientId);
-    if (written) await relay(written);
+    const written =
+      command.type === 'CreateClient'
+        ? await repository.insert(decision.client!, doc, commandId, events)
+        : await repository.update(live!, decision.client, commandId, decision.status, events);
+    await relay(written);
     return successOutcome(decision.status, decision.client);
   }
 
@@ -168,7 +166,6 @@ function toEnvelope(event: DomainEvent, commandId: string, actor: Actor, correla
 
 function historyEntry(event: Envelope): HistoryEntry {
   const data = event.data as {
-    client_id: string;
     version: number;
     command_id: string;
     actor: unknown;
@@ -178,8 +175,7 @@ function historyEntry(event: Envelope): HistoryEntry {
     changes?: Record<string, { from: unknown; to: unknown }>;
   };
   return {
-    _id: event.id,
-    client_id: data.client_id,
+    event_id: event.id,
     type: event.type,
     version: data.version,
     command_id: data.command_id,
