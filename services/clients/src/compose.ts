@@ -15,8 +15,6 @@ import { ClientRepository } from './clients/client-repository.js';
 import { createCommandHandler } from './clients/command-handler.js';
 import type { ClientsConfig } from './config.js';
 
-const CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
-
 /** Composition root: stages → Mongo → Kafka producer → command consumer → HTTP (health, metrics). */
 export async function composeClients(context: ServiceContext<ClientsConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
@@ -55,16 +53,6 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     lifecycle,
     logger,
   );
-
-  const retentionMs = config.COMMAND_RESULTS_RETENTION_HOURS * 3_600_000;
-  const cleanup = setInterval(() => {
-    repository
-      .expireCommandResults(new Date(Date.now() - retentionMs))
-      .then((expired) => expired > 0 && logger.info({ expired }, 'expired command results'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'command results cleanup failed'));
-  }, CLEANUP_INTERVAL_MS);
-  cleanup.unref();
-  lifecycle.onStop('cleanup', () => clearInterval(cleanup));
 
   return createHttpServer({
     logger,

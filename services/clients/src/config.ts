@@ -8,11 +8,6 @@ export const ClientsConfigSchema = Type.Object({
   ...MongoConfig,
   ...TelemetryConfig,
   ...StagesConfig,
-  COMMAND_RESULTS_RETENTION_HOURS: Type.Integer({
-    default: 168,
-    minimum: 24,
-    description: 'How long command outcomes are kept for redelivered or retried commands',
-  }),
 });
 
 export type ClientsConfig = Static<typeof ClientsConfigSchema>;

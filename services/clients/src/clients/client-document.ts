@@ -1,9 +1,13 @@
 import type { Client, Envelope } from '@trackme/contracts';
 
-/** Outcome of a command already applied to this document, kept to answer redeliveries. */
+/**
+ * Outcome of a command already handled for this client, kept to answer redeliveries: a success
+ * (the body is the client as stored) or a refusal (the problem body is kept).
+ */
 export interface AppliedCommand {
   id: string;
   status: number;
+  problem?: unknown;
 }
 
 /**

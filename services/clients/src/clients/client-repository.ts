@@ -1,16 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import type { Client, Envelope } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, isDuplicateKeyError } from '@trackme/platform';
-import { APPLIED_COMMANDS_KEPT, clientFields, type ClientDocument } from './client-document.js';
-
-/** A stored command outcome: replayed to redelivered or retried commands. */
-export interface CommandResult {
-  _id: string;
-  client_id: string;
-  status: number;
-  body?: unknown;
-  created_at: Date;
-}
+import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
 
 /** One row of a client's timeline (the event id identifies it). */
 export interface HistoryEntry {
@@ -26,27 +17,30 @@ export interface HistoryEntry {
   changes?: Record<string, { from: unknown; to: unknown }>;
 }
 
-const emailTaken = () => new ConflictError('a client with this email already exists', 'email_taken');
-
 /** A client's whole timeline in one document, so it is read and appended by `_id` alone. */
 export interface TimelineDocument {
   _id: string;
   entries: HistoryEntry[];
 }
 
+export type InsertResult = { kind: 'inserted'; doc: ClientDocument } | { kind: 'id_taken'; existing: ClientDocument } | { kind: 'email_taken' };
+
+export const emailTaken = () => new ConflictError('a client with this email already exists', 'email_taken');
+
 /**
- * Mongo access of the clients service, the only writer of these collections. Every filter is on
- * `_id` alone: the Mongo-wire floor (FerretDB) uses an index for nothing else, and one consumer
- * per partition makes this process the only writer of a client at any time (DESIGN.md §3).
+ * Mongo access of the clients service, the only writer of these collections.
+ * Two rules from the Mongo-wire floor (FerretDB 1.24, DESIGN.md §3) shape it:
+ * - every filter is on `_id` alone (nothing else uses an index), and one consumer per partition
+ *   makes this process the only writer of a client at any time;
+ * - an `_id` that may not exist is never looked up: a miss scans the whole collection there.
+ *   Creates therefore insert first and read only after a duplicate-key error.
  */
 export class ClientRepository {
   readonly clients: Collection<ClientDocument>;
-  readonly commands: Collection<CommandResult>;
   readonly history: Collection<TimelineDocument>;
 
   constructor(db: Db) {
     this.clients = db.collection<ClientDocument>('clients');
-    this.commands = db.collection<CommandResult>('commands');
     this.history = db.collection<TimelineDocument>('client_history');
   }
 
@@ -54,40 +48,39 @@ export class ClientRepository {
     return this.clients.findOne({ _id: clientId });
   }
 
-  findCommandResult(commandId: string): Promise<CommandResult | null> {
-    return this.commands.findOne({ _id: commandId });
+  /**
+   * Stores a new client with its outbox and the command that created it in one insert. A
+   * duplicate key means the id is taken (a redelivery, a tombstone, a clash) or the email is.
+   */
+  async insert(client: Client, commandId: string, events: Envelope[]): Promise<InsertResult> {
+    const doc = newDocument(client, commandId, events);
+    try {
+      await this.clients.insertOne(doc);
+      return { kind: 'inserted', doc };
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    // the id now exists if it was the id that collided, so this lookup is an index hit
+    const existing = await this.load(client.id);
+    return existing ? { kind: 'id_taken', existing } : { kind: 'email_taken' };
   }
 
-  /**
-   * Stores a new client with its events to publish and the command that created it, in one
-   * insert. A tombstone with the same id is replaced. The unique email index decides races.
-   */
-  async insert(client: Client, previous: ClientDocument | null, commandId: string, events: Envelope[]): Promise<ClientDocument> {
-    const doc: ClientDocument = {
-      ...clientFields(client),
-      applied_commands: [{ id: commandId, status: 201 }],
-      pending_events: events,
-    };
+  /** Re-creates a deleted client's id (its tombstone is replaced). */
+  async replaceTombstone(client: Client, commandId: string, events: Envelope[]): Promise<ClientDocument> {
+    const doc = newDocument(client, commandId, events);
     try {
-      if (previous) {
-        const result = await this.clients.replaceOne({ _id: client.id }, doc);
-        if (result.matchedCount === 0) throw concurrentWrite(client.id);
-      } else {
-        await this.clients.insertOne(doc);
-      }
-      return doc;
+      const result = await this.clients.replaceOne({ _id: client.id }, doc);
+      if (result.matchedCount === 0) throw concurrentWrite(client.id);
     } catch (error) {
-      if (isDuplicateKeyError(error)) {
-        // the id was free when loaded (one writer per client), so the email is what collided
-        throw emailTaken();
-      }
+      if (isDuplicateKeyError(error)) throw emailTaken();
       throw error;
     }
+    return doc;
   }
 
   /** Applies a change to an existing client and returns the document as now stored. */
   async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<ClientDocument> {
-    const applied = [...previous.applied_commands, { id: commandId, status }].slice(-APPLIED_COMMANDS_KEPT);
+    const applied = remember(previous, { id: commandId, status });
     const pending = [...previous.pending_events, ...events];
     const set: Partial<ClientDocument> = next
       ? { ...clientFields(next), applied_commands: applied, pending_events: pending }
@@ -111,12 +104,26 @@ export class ClientRepository {
     return { ...previous, ...set } as ClientDocument;
   }
 
+  /** Remembers a refused command on the client, so a redelivery answers the same problem. */
+  async rememberRefusal(previous: ClientDocument, commandId: string, status: number, problem: unknown): Promise<void> {
+    await this.clients.updateOne({ _id: previous._id }, { $set: { applied_commands: remember(previous, { id: commandId, status, problem }) } });
+  }
+
   /**
    * Appends timeline rows. Idempotent: a row is added only if the same row is not there yet, so
-   * relaying the same outbox again after a crash adds nothing.
+   * relaying the same outbox again after a crash adds nothing. A new client's timeline is
+   * inserted rather than upserted (an upsert would look up a missing _id).
    */
-  async appendHistory(clientId: string, entries: HistoryEntry[]): Promise<void> {
+  async appendHistory(clientId: string, entries: HistoryEntry[], isNew: boolean): Promise<void> {
     if (entries.length === 0) return;
+    if (isNew) {
+      try {
+        await this.history.insertOne({ _id: clientId, entries });
+        return;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+    }
     await this.history.updateOne({ _id: clientId }, { $addToSet: { entries: { $each: entries } } }, { upsert: true });
   }
 
@@ -124,20 +131,14 @@ export class ClientRepository {
   async clearPending(clientId: string): Promise<void> {
     await this.clients.updateOne({ _id: clientId }, { $set: { pending_events: [] } });
   }
+}
 
-  async recordCommandResult(result: CommandResult): Promise<void> {
-    try {
-      await this.commands.insertOne(result);
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-  }
+function newDocument(client: Client, commandId: string, events: Envelope[]): ClientDocument {
+  return { ...clientFields(client), applied_commands: [{ id: commandId, status: 201 }], pending_events: events };
+}
 
-  /** Removes command outcomes older than `before` (Mongo-wire floor: no TTL indexes). */
-  async expireCommandResults(before: Date): Promise<number> {
-    const { deletedCount } = await this.commands.deleteMany({ created_at: { $lt: before } });
-    return deletedCount;
-  }
+function remember(previous: ClientDocument, command: AppliedCommand): AppliedCommand[] {
+  return [...previous.applied_commands, command].slice(-APPLIED_COMMANDS_KEPT);
 }
 
 function concurrentWrite(clientId: string): DependencyUnavailableError {

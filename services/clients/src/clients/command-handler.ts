@@ -15,6 +15,7 @@ import {
 import {
   AppError,
   buildEnvelope,
+  ConflictError,
   PoisonMessageError,
   problem,
   type InboundMessage,
@@ -22,8 +23,8 @@ import {
   type MessageProducer,
 } from '@trackme/platform';
 import { toClient, type ClientDocument } from './client-document.js';
-import type { ClientRepository, HistoryEntry } from './client-repository.js';
-import { decide, type ClientCommand, type DomainEvent } from './decide.js';
+import { emailTaken, type ClientRepository, type HistoryEntry } from './client-repository.js';
+import { decide, type ClientCommand, type Decision, type DomainEvent } from './decide.js';
 
 export interface CommandHandlerDeps {
   repository: ClientRepository;
@@ -65,11 +66,12 @@ export function parseCommand(message: InboundMessage): { envelope: Envelope; com
 
 /**
  * Applies one command (DESIGN.md §1 write path) so that any redelivery is harmless:
- * 1. an answered command id replays its stored outcome;
- * 2. the decision and its events are written in one document write (outbox);
- * 3. history rows and events are published from the outbox, then the outbox is cleared;
- * 4. the outcome is stored under the command id, then the reply is published.
- * A crash between any two steps is repaired by the redelivery of the (uncommitted) message.
+ * 1. the decision, its events (outbox) and the command id are written in one document write;
+ * 2. history rows and events are published from the outbox, then the outbox is cleared;
+ * 3. the reply is published.
+ * A redelivered command finds its id on the client and replays its outcome, finishing step 2 if a
+ * crash interrupted it. Refusals of an existing client are remembered the same way; a refused
+ * create has no document to remember it on and is decided again, with the same answer.
  */
 export function createCommandHandler({ repository, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
   async function reply(commandId: string, clientId: string, outcome: Outcome): Promise<void> {
@@ -78,9 +80,9 @@ export function createCommandHandler({ repository, producer, process, logger, cl
   }
 
   /** Publishes the outbox of a stored document (history first), then empties it. */
-  async function relay(doc: ClientDocument): Promise<void> {
+  async function relay(doc: ClientDocument, isNew: boolean): Promise<void> {
     if (doc.pending_events.length === 0) return;
-    await repository.appendHistory(doc._id, doc.pending_events.map(historyEntry));
+    await repository.appendHistory(doc._id, doc.pending_events.map(historyEntry), isNew);
     await producer.send(
       Topics.clientEvents,
       doc.pending_events.map((event) => ({
@@ -92,56 +94,76 @@ export function createCommandHandler({ repository, producer, process, logger, cl
     await repository.clearPending(doc._id);
   }
 
-  async function apply(envelope: Envelope, command: ClientCommand): Promise<Outcome> {
-    const commandId = envelope.id;
-    const doc = await repository.load(command.clientId);
-    const live = doc && !doc.deleted ? doc : null;
+  /** The stored outcome of a command this client already handled, after finishing its relay. */
+  async function replay(doc: ClientDocument, commandId: string): Promise<Outcome | undefined> {
+    const handled = doc.applied_commands.find((c) => c.id === commandId);
+    if (!handled) return undefined;
+    await relay(doc, false);
+    if (handled.problem !== undefined) return { status: handled.status, body: handled.problem };
+    return successOutcome(handled.status, doc.deleted ? null : toClient(doc));
+  }
 
-    const applied = doc?.applied_commands.find((c) => c.id === commandId);
-    if (doc && applied) {
-      // written before a crash, but never answered: finish the job
-      await relay(doc);
-      return successOutcome(applied.status, doc.deleted ? null : toClient(doc));
-    }
+  const eventsOf = (decision: Decision, envelope: Envelope, command: ClientCommand, now: Date) =>
+    decision.events.map((event) => toEnvelope(event, envelope.id, command.actor, envelope.correlation_id, now));
 
+  async function create(envelope: Envelope, command: ClientCommand & { type: 'CreateClient' }): Promise<Outcome> {
     const now = clock();
-    const decision = decide(command, live ? toClient(live) : null, { process, now });
-    if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
+    const decision = decide(command, null, { process, now });
+    const events = eventsOf(decision, envelope, command, now);
+    const inserted = await repository.insert(decision.client!, envelope.id, events);
+    if (inserted.kind === 'email_taken') throw emailTaken();
+    if (inserted.kind === 'inserted') {
+      await relay(inserted.doc, true);
+      return successOutcome(201, decision.client);
+    }
+    const existing = inserted.existing;
+    const replayed = await replay(existing, envelope.id);
+    if (replayed) return replayed;
+    if (!existing.deleted) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
+    await relay(existing, false);
+    const written = await repository.replaceTombstone(decision.client!, envelope.id, events);
+    await relay(written, false);
+    return successOutcome(201, decision.client);
+  }
 
-    const events = decision.events.map((event) => toEnvelope(event, commandId, command.actor, envelope.correlation_id, now));
-    const written =
-      command.type === 'CreateClient'
-        ? await repository.insert(decision.client!, doc, commandId, events)
-        : await repository.update(live!, decision.client, commandId, decision.status, events);
-    await relay(written);
-    return successOutcome(decision.status, decision.client);
+  async function change(envelope: Envelope, command: Exclude<ClientCommand, { type: 'CreateClient' }>): Promise<Outcome> {
+    const doc = await repository.load(command.clientId);
+    if (doc) {
+      const replayed = await replay(doc, envelope.id);
+      if (replayed) return replayed;
+    }
+    const live = doc && !doc.deleted ? doc : null;
+    const now = clock();
+    try {
+      const decision = decide(command, live ? toClient(live) : null, { process, now });
+      if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
+      const written = await repository.update(live!, decision.client, envelope.id, decision.status, eventsOf(decision, envelope, command, now));
+      await relay(written, false);
+      return successOutcome(decision.status, decision.client);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (doc) await repository.rememberRefusal(doc, envelope.id, refusal.status, refusal.body);
+      return refusal;
+    }
   }
 
   return async function handleCommand(message: InboundMessage): Promise<void> {
     const { envelope, command } = parseCommand(message);
-    const recorded = await repository.findCommandResult(envelope.id);
-    if (recorded) {
-      await reply(envelope.id, recorded.client_id, { status: recorded.status, body: recorded.body });
-      return;
-    }
     let outcome: Outcome;
     try {
-      outcome = await apply(envelope, command);
+      outcome = command.type === 'CreateClient' ? await create(envelope, command) : await change(envelope, command);
     } catch (error) {
-      if (!(error instanceof AppError) || error.status >= 500) throw error;
-      // a decided refusal (400/404/409) is an outcome like any other: stored and answered
-      outcome = { status: error.status, body: problemBody(error) };
+      outcome = refusalOf(error);
     }
-    await repository.recordCommandResult({
-      _id: envelope.id,
-      client_id: command.clientId,
-      status: outcome.status,
-      ...(outcome.body === undefined ? {} : { body: outcome.body }),
-      created_at: clock(),
-    });
     await reply(envelope.id, command.clientId, outcome);
-    logger.debug({ command: envelope.type, command_id: envelope.id, status: outcome.status }, 'command applied');
+    logger.debug({ command: envelope.type, command_id: envelope.id, status: outcome.status }, 'command handled');
   };
+}
+
+/** A decided refusal (400/404/409) is an outcome like any other; anything else is retried. */
+function refusalOf(error: unknown): Outcome {
+  if (!(error instanceof AppError) || error.status >= 500) throw error;
+  return { status: error.status, body: problemBody(error) };
 }
 
 function successOutcome(status: number, client: Client | null): Outcome {
