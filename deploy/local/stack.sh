@@ -28,7 +28,9 @@ case "$profile" in
 esac
 state="$root/.local/stack/$profile"
 kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
-ferretdb_bin="$cache/ferretdb-$FERRETDB_VERSION/ferretdb"
+# bump the build tag whenever the build steps below change, so cached binaries are rebuilt
+FERRETDB_BUILD=$FERRETDB_VERSION-idindex1
+ferretdb_bin="$cache/ferretdb-$FERRETDB_BUILD/ferretdb"
 
 log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
 
@@ -63,7 +65,7 @@ provision_mongo() {
   [ -x "$ferretdb_bin" ] && return
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION with Go (first run only)"
-  local work="$cache/ferretdb-$FERRETDB_VERSION/src"
+  local work="$cache/ferretdb-$FERRETDB_BUILD/src"
   mkdir -p "$work"
   cat >"$work/go.mod" <<EOF
 module trackme.local/ferretdb
@@ -73,11 +75,18 @@ go 1.22
 require github.com/FerretDB/FerretDB $FERRETDB_VERSION
 EOF
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' >"$work/tools.go"
-  # The module ships without its generated build/version/version.txt (FerretDB's release
-  # tooling writes it, and the binary refuses to start without it), so vendor the module
-  # and add that file before building.
+  # The module is vendored, then two things are fixed before building:
+  # 1. the module ships without its generated build/version/version.txt (FerretDB's release
+  #    tooling writes it) and the binary refuses to start without it;
+  # 2. SQLite queries filter _id with the expression  _ferretdb_sjson->'$._id'  while the _id
+  #    index is built on  _ferretdb_sjson->"_id" , so SQLite never uses that index and every
+  #    lookup by _id scans the table (33 ms at 10,000 documents instead of 1 ms). The patch
+  #    makes the query use the index's own expression; results are unchanged.
+  local meta=vendor/github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata/metadata.go
   (cd "$work" && go mod tidy >"$work/go.log" 2>&1 && go mod vendor >>"$work/go.log" 2>&1 &&
     echo "$FERRETDB_VERSION" >vendor/github.com/FerretDB/FerretDB/build/version/version.txt &&
+    sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$meta" &&
+    grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$meta" &&
     go build -mod=vendor -trimpath -o "$ferretdb_bin.tmp" github.com/FerretDB/FerretDB/cmd/ferretdb >>"$work/go.log" 2>&1) ||
     { tail -30 "$work/go.log" >&2; log "FerretDB build failed"; exit 1; }
   mv "$ferretdb_bin.tmp" "$ferretdb_bin"
@@ -94,6 +103,15 @@ pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# a server of ours that lost its pid file (or a foreign one) must not pass for the new one
+assert_port_free() { # name port
+  if port_open "$2"; then
+    log "$1: port $2 is already in use by a process this stack did not start; stop it first"
+    return 1
+  fi
+}
+
+
 wait_port() { # name port pidfile logfile seconds
   local i
   for ((i = 0; i < $5 * 10; i++)); do
@@ -106,6 +124,7 @@ wait_port() { # name port pidfile logfile seconds
 
 start_redis() {
   pid_alive "$state/redis.pid" && return
+  assert_port_free redis "$redis_port" || return 1
   mkdir -p "$state/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
     --save 60 1000 --appendonly yes --daemonize no \
@@ -116,6 +135,7 @@ start_redis() {
 
 start_mongo() {
   pid_alive "$state/mongo.pid" && return
+  assert_port_free mongo "$mongo_port" || return 1
   mkdir -p "$state/mongo"
   if command -v mongod >/dev/null; then
     mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
@@ -132,6 +152,7 @@ start_mongo() {
 
 start_kafka() {
   pid_alive "$state/kafka.pid" && return
+  assert_port_free kafka "$kafka_port" || return 1
   local conf="$state/kafka/server.properties"
   mkdir -p "$state/kafka"
   if [ ! -f "$conf" ]; then
@@ -201,10 +222,13 @@ status() {
   return $rc
 }
 
+# one up/down at a time per profile: a restart must not interleave with the previous stop
+lock() { mkdir -p "$root/.local/stack"; exec 9>"$root/.local/stack/$profile.lock"; flock 9; }
+
 case "$cmd" in
   provision) provision ;;
-  up) up ;;
-  down) down ;;
+  up) lock; up ;;
+  down) lock; down ;;
   status) status ;;
   env) printf 'KAFKA_BROKERS=127.0.0.1:%s\nMONGO_URL=mongodb://127.0.0.1:%s/trackme\nREDIS_URL=redis://127.0.0.1:%s\n' \
          "$kafka_port" "$mongo_port" "$redis_port" ;;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { loadStageProcess, Topics } from '@trackme/contracts';
+import { DEFAULT_PARTITIONS, loadStageProcess, Topics } from '@trackme/contracts';
 import {
   createHttpServer,
   createKafka,
@@ -41,6 +41,8 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     registry,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    // every partition of the topic at once: clients never share a partition's order
+    partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     isTransient: isMongoUnavailable,
   });
   lifecycle.onStop('command consumer', () => commands.stop());
