@@ -128,7 +128,7 @@ start_redis() {
   mkdir -p "$state/redis"
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
     --save 60 1000 --appendonly yes --daemonize no \
-    --logfile "$state/logs/redis.log" >/dev/null 2>&1 &
+    --logfile "$state/logs/redis.log" >/dev/null 2>&1 9>&- &
   echo $! >"$state/redis.pid"
   wait_port redis "$redis_port" "$state/redis.pid" "$state/logs/redis.log" 20
 }
@@ -139,12 +139,12 @@ start_mongo() {
   mkdir -p "$state/mongo"
   if command -v mongod >/dev/null; then
     mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
-      >"$state/logs/mongo.log" 2>&1 &
+      >"$state/logs/mongo.log" 2>&1 9>&- &
   else
     "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/mongo/" \
       --listen-addr="127.0.0.1:$mongo_port" --telemetry=disable \
       --state-dir="$state/mongo" --debug-addr=- --log-level=warn \
-      >"$state/logs/mongo.log" 2>&1 &
+      >"$state/logs/mongo.log" 2>&1 9>&- &
   fi
   echo $! >"$state/mongo.pid"
   wait_port mongo "$mongo_port" "$state/mongo.pid" "$state/logs/mongo.log" 30
@@ -168,7 +168,7 @@ start_kafka() {
     "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$conf" \
       >"$state/logs/kafka-format.log" 2>&1 || { tail -20 "$state/logs/kafka-format.log" >&2; exit 1; }
   fi
-  "${java[@]}" kafka.Kafka "$conf" >"$state/logs/kafka.log" 2>&1 &
+  "${java[@]}" kafka.Kafka "$conf" >"$state/logs/kafka.log" 2>&1 9>&- &
   echo $! >"$state/kafka.pid"
   wait_port kafka "$kafka_port" "$state/kafka.pid" "$state/logs/kafka.log" 60
 }
@@ -223,6 +223,7 @@ status() {
 }
 
 # one up/down at a time per profile: a restart must not interleave with the previous stop
+# (servers are started with fd 9 closed so they do not hold the lock after `up` returns)
 lock() { mkdir -p "$root/.local/stack"; exec 9>"$root/.local/stack/$profile.lock"; flock 9; }
 
 case "$cmd" in

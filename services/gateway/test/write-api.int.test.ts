@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, runInProcess, waitFor, type InProcessService } from '@trackme/testkit';
+import { composeClients } from '../../clients/src/compose.js';
+import { ClientsConfigSchema } from '../../clients/src/config.js';
+import { composeRead } from '../../read/src/compose.js';
+import { ReadConfigSchema } from '../../read/src/config.js';
+import { composeGateway } from '../src/compose.js';
+import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
+
+// gateway, clients and read in this process, against the real Kafka, Mongo-wire server and Redis
+let gateway: InProcessService<GatewayConfig>;
+const others: Array<{ stop(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  const env = await isolatedEnv();
+  const clients = await runInProcess('clients', ClientsConfigSchema, composeClients, { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+  const read = await runInProcess('read', ReadConfigSchema, composeRead, { ...env });
+  others.push(clients, read);
+  const address = read.app.server.address();
+  const readPort = typeof address === 'object' && address ? address.port : 0;
+  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}` });
+  for (const service of [clients, gateway]) {
+    await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'ready', timeoutMs: 30_000 });
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  for (const service of others) await service.stop();
+});
+
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  gateway.app.inject({ method: 'POST', url: '/api/v1/clients', payload: body as object, headers });
+
+describe('gateway write API in process', () => {
+  it('creates, patches, moves, deletes a client and reports its timeline', async () => {
+    const email = `inproc-${randomUUID()}@example.com`;
+    const created = await post({ name: 'Ann', email, source: 'ads' });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().data.id as string;
+
+    const patched = await gateway.app.inject({ method: 'PATCH', url: `/api/v1/clients/${id}`, payload: { app: 'installed' } });
+    expect(patched.json().data).toMatchObject({ app: 'installed', version: 2 });
+    const moved = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'next' } });
+    expect(moved.json().data).toMatchObject({ stage: 'product_selection', source: null, app: 'not_installed' });
+    const illegal = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'completed' } });
+    expect(illegal.statusCode).toBe(400);
+    expect(illegal.headers['content-type']).toContain('application/problem+json');
+    expect((await gateway.app.inject({ method: 'DELETE', url: `/api/v1/clients/${id}` })).statusCode).toBe(204);
+
+    const history = await gateway.app.inject({ url: `/api/v1/clients/${id}/history` });
+    expect(history.json().data.map((e: { type: string }) => e.type)).toEqual([
+      'ClientCreated',
+      'ClientUpdated',
+      'ClientUpdated',
+      'ClientStageChanged',
+      'ClientDeleted',
+    ]);
+    expect((await gateway.app.inject({ url: `/api/v1/clients/${randomUUID()}/history` })).statusCode).toBe(404);
+  });
+
+  it('replays an Idempotency-Key retry and refuses the key with another body', async () => {
+    const body = { name: 'Bo', email: `idem-${randomUUID()}@example.com` };
+    const key = `"${randomUUID()}"`;
+    const first = await post(body, { 'idempotency-key': key });
+    const again = await post(body, { 'idempotency-key': key });
+    expect(again.json()).toEqual(first.json());
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((await post({ ...body, name: 'Other' }, { 'idempotency-key': key })).statusCode).toBe(422);
+  });
+
+  it('serves the process and answers 404 for an unknown operation', async () => {
+    expect((await gateway.app.inject({ url: '/api/v1/stages' })).json().data.conversion).toBe('completed');
+    const missing = await gateway.app.inject({ url: '/api/v1/operations/nope' });
+    expect(missing.statusCode).toBe(404);
+  });
+});
