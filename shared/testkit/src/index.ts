@@ -7,3 +7,4 @@ export * from './in-process.js';
 export * from './isolated.js';
 export * from './topic-reader.js';
 export * from './http.js';
+export * from './composition-suite.js';
