@@ -60,7 +60,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   await app.register(
     async (api) => {
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
-      await typed.register(clientRoutes, { write: deps.write, read: deps.read });
+      await typed.register(clientRoutes, { write: deps.write, read: deps.read, process: deps.process });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
     },

@@ -70,6 +70,14 @@ describe('gateway write API in process', () => {
     expect((await post({ ...body, name: 'Other' }, { 'idempotency-key': key })).statusCode).toBe(422);
   });
 
+  it('refuses a stage the process does not have, naming the field', async () => {
+    const created = await post({ name: 'Cy', email: `stage-${randomUUID()}@example.com`, stage: 'moon' });
+    expect(created.statusCode).toBe(400);
+    expect(created.json().errors).toEqual([{ field: 'stage', message: 'unknown stage "moon"' }]);
+    const moved = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${randomUUID()}/stage`, payload: { name: 'Cy', email: 'cy@example.com', stage: 'moon' } });
+    expect(moved.statusCode).toBe(400);
+  });
+
   it('serves the process and answers 404 for an unknown operation', async () => {
     expect((await gateway.app.inject({ url: '/api/v1/stages' })).json().data.conversion).toBe('completed');
     const missing = await gateway.app.inject({ url: '/api/v1/operations/nope' });

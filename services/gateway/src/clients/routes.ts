@@ -8,7 +8,9 @@ import {
   CreateClientBodySchema,
   PatchClientBodySchema,
   ReplaceClientBodySchema,
+  type StageProcess,
 } from '@trackme/contracts';
+import { ValidationError } from '@trackme/platform';
 import { executeWrite, type WriteContext } from '../commands/write-command.js';
 import { IdempotencyKeyHeaderSchema, OperationAcceptedSchema, problemResponses } from '../http/schemas.js';
 import type { ReadClient } from '../read/read-client.js';
@@ -33,7 +35,19 @@ export const HistoryEntrySchema = Type.Object(
 );
 
 /** Writes go to Kafka as commands (CommandBus); the timeline is read from the read service. */
-export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read: ReadClient }> = async (app, { write, read }) => {
+/**
+ * Refuses a stage the process does not have before anything is published (DESIGN.md §1); the
+ * clients service still decides whether the move itself is allowed.
+ */
+function assertKnownStage(process: StageProcess, stage: string | undefined, allowRelative: boolean): void {
+  if (stage === undefined || process.byId.has(stage) || (allowRelative && (stage === 'next' || stage === 'prev'))) return;
+  throw new ValidationError(`unknown stage "${stage}"`, [{ field: 'stage', message: `unknown stage "${stage}"` }]);
+}
+
+export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read: ReadClient; process: StageProcess }> = async (
+  app,
+  { write, read, process },
+) => {
   app.post(
     '/clients',
     {
@@ -46,6 +60,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read
       },
     },
     async (request, reply) => {
+      assertKnownStage(process, request.body.stage, false);
       await executeWrite(write, request, reply, {
         type: CommandTypes.createClient,
         clientId: (derived) => derived ?? randomUUID(),
@@ -68,6 +83,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read
       },
     },
     async (request, reply) => {
+      assertKnownStage(process, request.body.stage, true);
       await executeWrite(write, request, reply, {
         type: CommandTypes.replaceClient,
         clientId: request.params.id,
