@@ -8,3 +8,4 @@ export * from './isolated.js';
 export * from './topic-reader.js';
 export * from './http.js';
 export * from './composition-suite.js';
+export * from './errors.js';

@@ -11,6 +11,7 @@ import {
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '@trackme/platform';
 import { describe, expect, it } from 'vitest';
 import { type ClientCommand, type DecideContext, decide } from '../../src/clients/decide.js';
+import { errorOf } from '@trackme/testkit';
 
 const stages = loadStageProcess(fileURLToPath(new URL('../../../../config/stages.yaml', import.meta.url)));
 const now = new Date('2026-03-01T10:00:00Z');
@@ -57,16 +58,6 @@ function sameAs(client: Client): ReplaceClientBody {
     ...(client.last_login !== null ? { last_login: client.last_login } : {}),
     contracts: client.contracts,
   };
-}
-
-/** The error a call throws; fails the test when it throws nothing. */
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
 }
 
 describe('creating a client', () => {

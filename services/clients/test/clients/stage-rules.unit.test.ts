@@ -3,6 +3,7 @@ import { buildStageProcess, loadStageProcess } from '@trackme/contracts';
 import { IllegalTransitionError, ValidationError } from '@trackme/platform';
 import { describe, expect, it } from 'vitest';
 import { resolveInitialStage, resolveStageMove } from '../../src/clients/stage-rules.js';
+import { errorOf } from '@trackme/testkit';
 
 const stages = loadStageProcess(fileURLToPath(new URL('../../../../config/stages.yaml', import.meta.url)));
 const ids = stages.stages.map((s) => s.id);
@@ -16,16 +17,6 @@ const allowedMoves: Array<[string, string, boolean]> = stages.stages.flatMap((fr
 const refusedMoves: Array<[string, string]> = ids.flatMap((from) =>
   ids.filter((to) => to !== from && !stages.byId.get(from)!.transitions.includes(to)).map((to): [string, string] => [from, to]),
 );
-
-/** The error a call throws; fails the test when it throws nothing. */
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 describe('moving a client between stages of the default process', () => {
   it('covers each neighbour pair in both directions and refuses the rest', () => {
