@@ -84,3 +84,24 @@ describe('gateway write API in process', () => {
     expect(missing.statusCode).toBe(404);
   });
 });
+
+describe('gateway write API without Redis', () => {
+  it('answers 503 to a request with an Idempotency-Key instead of running it unprotected', async () => {
+    const env = await isolatedEnv();
+    const lonely = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const answer = await lonely.app.inject({
+        method: 'POST',
+        url: '/api/v1/clients',
+        payload: { name: 'Dee', email: `dee-${randomUUID()}@example.com` },
+        headers: { 'idempotency-key': randomUUID() },
+      });
+      expect(answer.statusCode).toBe(503);
+      expect(answer.json()).toMatchObject({ code: 'dependency_unavailable' });
+      const ready = await lonely.app.inject({ url: '/readyz' });
+      expect(ready.json().checks.redis).toBe('down');
+    } finally {
+      await lonely.stop();
+    }
+  });
+});

@@ -86,12 +86,15 @@ export class CommandBus {
       const first = await Promise.race([published.then(() => replied), deadline]);
       if (first === 'timeout') {
         this.rememberTimedOut(commandId);
-        await this.operations.recordPending({
-          id: commandId,
-          state: 'pending',
-          client_id: clientId,
-          ...(idempotencyKey ? { idempotency_key: idempotencyKey } : {}),
-        });
+        await this.operations
+          .recordPending({
+            id: commandId,
+            state: 'pending',
+            client_id: clientId,
+            ...(idempotencyKey ? { idempotency_key: idempotencyKey } : {}),
+          })
+          // the command is on its way either way; without Redis only its operation record is missing
+          .catch((error: unknown) => this.logger.warn({ err: error, command_id: commandId }, 'could not record the pending operation'));
         this.outcomes.inc({ outcome: 'timeout' });
         return { kind: 'timeout' };
       }

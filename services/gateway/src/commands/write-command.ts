@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '@trackme/contracts';
-import { ConflictError, PROBLEM_CONTENT_TYPE, problem, sendProblem } from '@trackme/platform';
+import { ConflictError, DependencyUnavailableError, PROBLEM_CONTENT_TYPE, problem, sendProblem } from '@trackme/platform';
 import type { CommandBus } from './command-bus.js';
 import type { OperationStore, StoredResponse } from './operation-store.js';
 
@@ -61,7 +61,10 @@ export async function executeWrite(
   const fingerprint = hash(route, JSON.stringify(request.body ?? null));
 
   if (scopedKey) {
-    const start = await context.operations.begin(scopedKey, fingerprint);
+    const start = await context.operations.begin(scopedKey, fingerprint).catch((error: unknown) => {
+      request.log.error({ err: error }, 'idempotency store unavailable');
+      throw new DependencyUnavailableError('the idempotency store is unavailable; retry later');
+    });
     if (start.kind === 'replay') return send(request, reply.header('idempotent-replayed', 'true'), start.response);
     if (start.kind === 'mismatch') {
       return sendProblem(request, reply, problem(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request'));
@@ -76,7 +79,8 @@ export async function executeWrite(
   try {
     outcome = await context.bus.send(command.type, clientId, command.data(clientId, actor), commandId, context.timeoutMs, scopedKey);
   } catch (error) {
-    // nothing was published: free the key so the caller's retry can run
+    // free the key so the caller's retry can run; the command id is derived from the key, so even
+    // if this attempt did reach Kafka the retry cannot apply it twice
     if (scopedKey) await context.operations.abandon(scopedKey).catch(() => undefined);
     throw error;
   }
@@ -87,6 +91,7 @@ export async function executeWrite(
       .send({ data: { operation_id: commandId, status: 'pending' } });
   }
   const response: StoredResponse = { status: outcome.reply.status, body: outcome.reply.body };
-  if (scopedKey) await context.operations.complete(scopedKey, fingerprint, response);
+  // the write is done: a lost idempotency record only costs a retry its replay, never a second effect
+  if (scopedKey) await context.operations.complete(scopedKey, fingerprint, response).catch(() => undefined);
   return send(request, reply, response);
 }

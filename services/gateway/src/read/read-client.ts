@@ -24,7 +24,8 @@ export class ReadClient {
       const body: unknown = contentType.includes('json') ? await response.body.json() : await response.body.text();
       return { status: response.statusCode, contentType, body };
     } catch (error) {
-      throw new DependencyUnavailableError(`read service unavailable: ${(error as Error).message}`);
+      // the cause (an internal address) goes to the log, not to the caller
+      throw new DependencyUnavailableError('the read service is unavailable; retry later', { cause: (error as Error).message });
     }
   }
 
