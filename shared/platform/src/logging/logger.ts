@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentCorrelationId } from './context.js';
 
 export type { Logger } from 'pino';
@@ -20,8 +20,13 @@ export const REDACTED_PATHS = [
   'config.JWT_SECRET',
 ];
 
-export function createLogger(service: string, level: string = 'info', options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(
+  service: string,
+  level: string = 'info',
+  options: LoggerOptions = {},
+  destination?: DestinationStream,
+): Logger {
+  const settings: LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -33,5 +38,6 @@ export function createLogger(service: string, level: string = 'info', options: L
     },
     formatters: { level: (label) => ({ level: label }) },
     ...options,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }

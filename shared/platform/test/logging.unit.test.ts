@@ -1,0 +1,57 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { createLogger, withCorrelation, withTraceContext } from '../src/index.js';
+
+function capture(): { lines: () => Array<Record<string, unknown>>; stream: Writable } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('logger', () => {
+  it('never writes credentials and tokens', () => {
+    const { stream, lines } = capture();
+    const out = createLoggerTo(stream);
+    out.info({ req: { headers: { authorization: 'Bearer secret-token' } }, password: 'hunter2', config: { JWT_SECRET: 'x'.repeat(40) } }, 'request');
+    const [line] = lines();
+    expect(JSON.stringify(line)).not.toMatch(/secret-token|hunter2|xxxxxxxx/);
+    expect(line).toMatchObject({ password: '[redacted]', req: { headers: { authorization: '[redacted]' } } });
+  });
+
+  it('puts the correlation id on every line written inside a request or message', () => {
+    const { stream, lines } = capture();
+    const out = createLoggerTo(stream);
+    withCorrelation('corr-7', () => out.info('inside'));
+    out.info('outside');
+    expect(lines().map((l) => l['correlation_id'])).toEqual(['corr-7', undefined]);
+    expect(lines()[0]).toMatchObject({ service: 'svc', level: 'info', msg: 'inside' });
+  });
+});
+
+describe('outgoing message headers', () => {
+  it('carry the W3C traceparent of the active span', () => {
+    // what the OpenTelemetry SDK registers when tracing is on
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED };
+      const headers = context.with(trace.setSpanContext(context.active(), spanContext), () => withTraceContext({ 'x-custom': '1' }));
+      expect(headers).toEqual({ 'x-custom': '1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    } finally {
+      propagation.disable();
+      context.disable();
+    }
+  });
+});
+
+function createLoggerTo(stream: Writable) {
+  return createLogger('svc', 'info', {}, stream);
+}
