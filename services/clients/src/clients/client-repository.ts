@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Client, Envelope } from '@trackme/contracts';
-import { ConflictError, DependencyUnavailableError, isDuplicateKeyError } from '@trackme/platform';
+import { ConflictError, DependencyUnavailableError, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
 
 /** One row of a client's timeline (the event id identifies it). */
@@ -25,7 +25,8 @@ export interface TimelineDocument {
 
 export type InsertResult = { kind: 'inserted'; doc: ClientDocument } | { kind: 'id_taken'; existing: ClientDocument } | { kind: 'email_taken' };
 
-export const emailTaken = () => new ConflictError('a client with this email already exists', 'email_taken');
+const EMAIL_TAKEN = { message: 'a client with this email already exists', code: 'email_taken' };
+export const emailTaken = () => new ConflictError(EMAIL_TAKEN.message, EMAIL_TAKEN.code);
 
 /**
  * Mongo access of the clients service, the only writer of these collections.
@@ -68,13 +69,8 @@ export class ClientRepository {
   /** Re-creates a deleted client's id (its tombstone is replaced). */
   async replaceTombstone(client: Client, commandId: string, events: Envelope[]): Promise<ClientDocument> {
     const doc = newDocument(client, commandId, events);
-    try {
-      const result = await this.clients.replaceOne({ _id: client.id }, doc);
-      if (result.matchedCount === 0) throw concurrentWrite(client.id);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw emailTaken();
-      throw error;
-    }
+    const result = await withUniqueConflict(() => this.clients.replaceOne({ _id: client.id }, doc), () => EMAIL_TAKEN);
+    if (result.matchedCount === 0) throw concurrentWrite(client.id);
     return doc;
   }
 
@@ -94,13 +90,8 @@ export class ClientRepository {
           pending_events: pending,
         };
     delete (set as { _id?: string })._id;
-    try {
-      const result = await this.clients.updateOne({ _id: previous._id }, { $set: set });
-      if (result.matchedCount === 0) throw concurrentWrite(previous._id);
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw emailTaken();
-      throw error;
-    }
+    const result = await withUniqueConflict(() => this.clients.updateOne({ _id: previous._id }, { $set: set }), () => EMAIL_TAKEN);
+    if (result.matchedCount === 0) throw concurrentWrite(previous._id);
     return { ...previous, ...set } as ClientDocument;
   }
 
