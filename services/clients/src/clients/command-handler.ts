@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
   COMMAND_REPLY_TYPE,
@@ -36,6 +37,10 @@ export interface CommandHandlerDeps {
 
 type Outcome = Pick<CommandReply, 'status' | 'body'>;
 
+function errorLines(schema: TSchema, value: unknown): string[] {
+  return Value.Errors(schema, value).map((e) => `${e.instancePath || '/'} ${e.message}`);
+}
+
 /** Parses a command message; anything malformed is poison and goes to the DLQ with the reason. */
 export function parseCommand(message: InboundMessage): { envelope: Envelope; command: ClientCommand } {
   let raw: unknown;
@@ -44,20 +49,15 @@ export function parseCommand(message: InboundMessage): { envelope: Envelope; com
   } catch (error) {
     throw new PoisonMessageError('invalid_json', `message value is not JSON: ${(error as Error).message}`);
   }
-  const envelopeErrors = [...Value.Errors(EnvelopeSchema, raw)];
-  if (envelopeErrors.length > 0) {
-    throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope', {
-      errors: envelopeErrors.map((e) => `${e.instancePath || '/'} ${e.message}`),
-    });
+  // Check is the cheap path for every message; the error list is built only for a bad one
+  if (!Value.Check(EnvelopeSchema, raw)) {
+    throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope', { errors: errorLines(EnvelopeSchema, raw) });
   }
   const envelope = raw as Envelope;
   const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
   if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
-  const dataErrors = [...Value.Errors(schema, envelope.data)];
-  if (dataErrors.length > 0) {
-    throw new PoisonMessageError('invalid_schema', `invalid ${envelope.type} command`, {
-      errors: dataErrors.map((e) => `${e.instancePath || '/'} ${e.message}`),
-    });
+  if (!Value.Check(schema, envelope.data)) {
+    throw new PoisonMessageError('invalid_schema', `invalid ${envelope.type} command`, { errors: errorLines(schema, envelope.data) });
   }
   const data = envelope.data as { client_id: string; actor: Actor; fields?: unknown };
   const command = { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
