@@ -9,3 +9,4 @@ export * from './topic-reader.js';
 export * from './http.js';
 export * from './composition-suite.js';
 export * from './errors.js';
+export * from './redis-server.js';

@@ -8,6 +8,7 @@ export interface RedisConnection {
 
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_TIMEOUT_MS = 1_000;
+const COMMAND_TIMEOUT_MS = 2_000;
 
 /**
  * ioredis reconnects forever with a capped backoff; commands fail fast while it is down
@@ -20,6 +21,8 @@ export function createRedis(url: string, connectionName: string): RedisConnectio
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS),
+    // a Redis that accepts connections but does not answer must not hang callers either
+    commandTimeout: COMMAND_TIMEOUT_MS,
   });
   // errors surface through commands and readiness; without a listener ioredis prints them all
   client.on('error', () => undefined);
@@ -46,4 +49,19 @@ export function createRedis(url: string, connectionName: string): RedisConnectio
       }
     },
   };
+}
+
+const UNAVAILABLE_MESSAGES = [
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Command timed out',
+  'Reached the max retries per request limit',
+  'ECONNREFUSED',
+  'ECONNRESET',
+];
+
+/** A Redis error that means "Redis is down or unreachable" (retry later), not a bad command. */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || UNAVAILABLE_MESSAGES.some((text) => error.message.includes(text));
 }
