@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
+import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
 import type { OperationStore } from './commands/operation-store.js';
@@ -60,7 +61,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   await app.register(
     async (api) => {
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
-      await typed.register(clientRoutes, { write: deps.write, read: deps.read, process: deps.process });
+      await typed.register(clientRoutes, { write: deps.write, process: deps.process });
+      await typed.register(clientReadRoutes, { read: deps.read });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
     },

@@ -1,21 +1,91 @@
 import type { FastifyInstance } from 'fastify';
-import { createHttpServer, createMongo, createRedis, type ServiceContext } from '@trackme/platform';
+import type { Redis } from 'ioredis';
+import { DEFAULT_PARTITIONS, Topics } from '@trackme/contracts';
+import {
+  createHttpServer,
+  createKafka,
+  createMongo,
+  createRedis,
+  isRedisUnavailable,
+  MessageConsumer,
+  MessageProducer,
+  parseBrokers,
+  startInBackground,
+  type Logger,
+  type ServiceContext,
+} from '@trackme/platform';
+import { ReadCache } from './cache/read-cache.js';
+import { ClientReads } from './clients/client-reads.js';
+import { ClientSource } from './clients/client-source.js';
+import { clientReadRoutes } from './clients/routes.js';
 import type { ReadConfig } from './config.js';
+import { createInvalidationHandler } from './events/invalidation.js';
 import { registerHistoryRoutes } from './history/history-routes.js';
 
-/** Composition root: Mongo (read-only) → Redis cache → internal HTTP API. */
+/** Composition root: Mongo (read-only) → Redis cache → change-event consumer → internal HTTP API. */
 export async function composeRead(context: ServiceContext<ReadConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
+  const policy = { lastLoginDays: config.HIGHLIGHT_LAST_LOGIN_DAYS };
   const mongo = createMongo(config.MONGO_URL, 'trackme-read');
   lifecycle.onStop('mongo', () => mongo.close());
   const redis = createRedis(config.REDIS_URL, 'trackme-read');
   lifecycle.onStop('redis', () => redis.close());
+  const cache = new ReadCache(redis.client, config.CACHE_KEY_PREFIX, config.CACHE_TTL_SECONDS);
+  resyncAfterOutages(redis.client, cache, logger);
 
+  const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
+  // only dead-letter records are produced here
+  const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
+  lifecycle.onStop('kafka producer', () => producer.disconnect());
+  const events = new MessageConsumer(kafka, {
+    groupId: 'trackme-read',
+    topics: [Topics.clientEvents],
+    handler: createInvalidationHandler(cache),
+    producer,
+    logger,
+    registry,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
+    // while Redis is down an event waits (lists are then read from Mongo); it is never dropped
+    isTransient: isRedisUnavailable,
+  });
+  lifecycle.onStop('event consumer', () => events.stop());
+  void startInBackground(
+    'kafka',
+    async () => {
+      if (!producer.isConnected) await producer.connect();
+      await events.start();
+    },
+    lifecycle,
+    logger,
+  );
+
+  const reads = new ClientReads({ source: new ClientSource(mongo.db, policy), cache, policy, logger, registry });
   const app = createHttpServer({
     logger,
     registry,
-    readiness: { mongo: () => mongo.ping(), redis: () => redis.ping() },
+    // Redis is not required to answer (reads fall back to Mongo), so it is not a readiness gate
+    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && events.isRunning },
   });
+  await app.register(clientReadRoutes, { reads });
   await registerHistoryRoutes(app, mongo.db);
   return app;
+}
+
+/**
+ * Redis may come back from an outage without the invalidations it missed (or restored from an
+ * older snapshot): once it answers again, everything cached before is discarded.
+ */
+function resyncAfterOutages(client: Redis, cache: ReadCache, logger: Logger): void {
+  let lost = false;
+  client.on('close', () => (lost = true));
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    cache.resync().then(
+      () => logger.info('Redis is back; cached lists and clients were discarded'),
+      (error: unknown) => logger.warn({ err: error }, 'could not discard the cache after a Redis outage'),
+    );
+  });
 }

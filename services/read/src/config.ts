@@ -8,6 +8,23 @@ export const ReadConfigSchema = Type.Object({
   ...MongoConfig,
   ...RedisConfig,
   ...TelemetryConfig,
+  CACHE_KEY_PREFIX: Type.String({
+    default: 'trackme:read:',
+    pattern: '^[A-Za-z0-9:_.-]{1,64}$',
+    description: 'Prefix of every Redis key the read cache writes',
+  }),
+  CACHE_TTL_SECONDS: Type.Integer({
+    default: 300,
+    minimum: 1,
+    maximum: 86_400,
+    description: 'Backstop expiry of cached lists and clients (events invalidate them first)',
+  }),
+  HIGHLIGHT_LAST_LOGIN_DAYS: Type.Integer({
+    default: 30,
+    minimum: 1,
+    maximum: 3_650,
+    description: 'A client whose last login is older than this many days (or who never logged in) is highlighted',
+  }),
 });
 
 export type ReadConfig = Static<typeof ReadConfigSchema>;

@@ -13,28 +13,10 @@ import {
 import { ValidationError } from '@trackme/platform';
 import { executeWrite, type WriteContext } from '../commands/write-command.js';
 import { IdempotencyKeyHeaderSchema, OperationAcceptedSchema, problemResponses } from '../http/schemas.js';
-import type { ReadClient } from '../read/read-client.js';
 
 const ClientResponseSchema = Type.Object({ data: ClientSchema });
 const Params = Type.Object({ id: ClientIdSchema });
 
-export const HistoryEntrySchema = Type.Object(
-  {
-    event_id: Type.String(),
-    type: Type.String({ description: 'ClientCreated, ClientUpdated, ClientStageChanged or ClientDeleted' }),
-    at: Type.String({ format: 'date-time' }),
-    version: Type.Integer(),
-    command_id: Type.String(),
-    actor: Type.Object({ subject: Type.String(), role: Type.Optional(Type.String()), ip: Type.Optional(Type.String()) }),
-    from: Type.Optional(Type.String()),
-    to: Type.Optional(Type.String()),
-    rollback: Type.Optional(Type.Boolean()),
-    changes: Type.Optional(Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }))),
-  },
-  { $id: 'HistoryEntry' },
-);
-
-/** Writes go to Kafka as commands (CommandBus); the timeline is read from the read service. */
 /**
  * Refuses a stage the process does not have before anything is published (DESIGN.md §1); the
  * clients service still decides whether the move itself is allowed.
@@ -44,10 +26,7 @@ function assertKnownStage(process: StageProcess, stage: string | undefined, allo
   throw new ValidationError(`unknown stage "${stage}"`, [{ field: 'stage', message: `unknown stage "${stage}"` }]);
 }
 
-export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read: ReadClient; process: StageProcess }> = async (
-  app,
-  { write, read, process },
-) => {
+export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; process: StageProcess }> = async (app, { write, process }) => {
   app.post(
     '/clients',
     {
@@ -130,23 +109,6 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; read
         clientId: request.params.id,
         data: (clientId, actor) => ({ client_id: clientId, actor }),
       });
-    },
-  );
-
-  app.get(
-    '/clients/:id/history',
-    {
-      schema: {
-        tags: ['clients'],
-        summary: "A client's timeline: creation, field changes, stage moves (with rollbacks), deletion",
-        params: Params,
-        response: { 200: Type.Object({ data: Type.Array(HistoryEntrySchema) }), ...problemResponses(404, 503) },
-      },
-    },
-    async (request, reply) => {
-      const answer = await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}/history`);
-      // the read service already answers in the public shape (problem+json included)
-      return reply.code(answer.status as 200).type(answer.contentType).send(answer.body as never);
     },
   );
 };

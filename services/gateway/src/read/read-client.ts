@@ -1,10 +1,13 @@
 import { Pool } from 'undici';
 import { DependencyUnavailableError } from '@trackme/platform';
 
+/** An answer of the read service, passed on as received: its bodies are already in the public shape. */
 export interface ReadAnswer {
   status: number;
   contentType: string;
-  body: unknown;
+  /** `X-Cache` of the answer (hit, miss, bypass), when the read service set it */
+  cache: string | undefined;
+  body: Buffer;
 }
 
 const READ_TIMEOUT_MS = 5_000;
@@ -20,9 +23,13 @@ export class ReadClient {
   async get(path: string, headers: Record<string, string> = {}): Promise<ReadAnswer> {
     try {
       const response = await this.pool.request({ method: 'GET', path, headers });
-      const contentType = String(response.headers['content-type'] ?? 'application/json');
-      const body: unknown = contentType.includes('json') ? await response.body.json() : await response.body.text();
-      return { status: response.statusCode, contentType, body };
+      const cache = response.headers['x-cache'];
+      return {
+        status: response.statusCode,
+        contentType: String(response.headers['content-type'] ?? 'application/json'),
+        cache: typeof cache === 'string' ? cache : undefined,
+        body: Buffer.from(await response.body.arrayBuffer()),
+      };
     } catch (error) {
       // the cause (an internal address) goes to the log, not to the caller
       throw new DependencyUnavailableError('the read service is unavailable; retry later', { cause: (error as Error).message });

@@ -1,0 +1,104 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ClientIdSchema, ClientListSchema, ClientViewSchema, LIST_QUERY_FIELDS, ListClientsQuerySchema, type ListClientsQuery } from '@trackme/contracts';
+import { problemResponses } from '../http/schemas.js';
+import type { ReadAnswer, ReadClient } from '../read/read-client.js';
+
+const Params = Type.Object({ id: ClientIdSchema });
+
+const CacheControlHeaderSchema = Type.Object({
+  'cache-control': Type.Optional(Type.String({ maxLength: 200, description: '`no-cache` reads through to the database instead of the cache' })),
+});
+
+const XCacheHeader = {
+  'x-cache': { type: 'string', enum: ['hit', 'miss', 'bypass'], description: 'Whether the answer came from the cache' },
+};
+
+export const HistoryEntrySchema = Type.Object(
+  {
+    event_id: Type.String(),
+    type: Type.String({ description: 'ClientCreated, ClientUpdated, ClientStageChanged or ClientDeleted' }),
+    at: Type.String({ format: 'date-time' }),
+    version: Type.Integer(),
+    command_id: Type.String(),
+    actor: Type.Object({ subject: Type.String(), role: Type.Optional(Type.String()), ip: Type.Optional(Type.String()) }),
+    from: Type.Optional(Type.String()),
+    to: Type.Optional(Type.String()),
+    rollback: Type.Optional(Type.Boolean()),
+    changes: Type.Optional(Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }))),
+  },
+  { $id: 'HistoryEntry' },
+);
+
+/** The validated query as the read service's query string: defaults filled in, fields in one order. */
+export function forwardedQuery(query: ListClientsQuery): string {
+  const params = new URLSearchParams();
+  for (const field of LIST_QUERY_FIELDS) {
+    const value = query[field];
+    if (value !== undefined) params.append(field, String(value));
+  }
+  return params.toString();
+}
+
+function headersFor(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = { 'x-correlation-id': String(request.id) };
+  const cacheControl = request.headers['cache-control'];
+  if (cacheControl) headers['cache-control'] = cacheControl;
+  return headers;
+}
+
+/** Sends the read service's answer as received (body bytes included; it is already in the public shape). */
+function relay(reply: FastifyReply, answer: ReadAnswer): FastifyReply {
+  if (answer.cache) reply.header('x-cache', answer.cache);
+  return reply.code(answer.status).type(answer.contentType).send(answer.body);
+}
+
+/** Reads are answered by the read service (Redis cache over Mongo); the gateway validates and relays. */
+export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> = async (app, { read }) => {
+  app.get(
+    '/clients',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: 'List clients, newest change first, with highlights',
+        description:
+          'Filters combine with AND. `updated` and `last_login` mean "on or after that day". ' +
+          'Highlights: app not installed, no login within the configured days (or never), autopayment disabled.',
+        querystring: ListClientsQuerySchema,
+        headers: CacheControlHeaderSchema,
+        response: { 200: { ...ClientListSchema, headers: XCacheHeader }, ...problemResponses(400, 503) },
+      },
+    },
+    async (request, reply) => relay(reply, await read.get(`/internal/clients?${forwardedQuery(request.query)}`, headersFor(request))),
+  );
+
+  app.get(
+    '/clients/:id',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: 'One client, with highlights',
+        params: Params,
+        headers: CacheControlHeaderSchema,
+        response: { 200: { ...Type.Object({ data: ClientViewSchema }), headers: XCacheHeader }, ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}`, headersFor(request))),
+  );
+
+  app.get(
+    '/clients/:id/history',
+    {
+      schema: {
+        tags: ['clients'],
+        summary: "A client's timeline: creation, field changes, stage moves (with rollbacks), deletion",
+        params: Params,
+        response: { 200: Type.Object({ data: Type.Array(HistoryEntrySchema) }), ...problemResponses(404, 503) },
+      },
+    },
+    async (request, reply) =>
+      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}/history`, headersFor(request))),
+  );
+};

@@ -1,0 +1,41 @@
+import { Value } from 'typebox/value';
+import { ClientEventTypes, ClientSchema, EnvelopeSchema, type Client } from '@trackme/contracts';
+import { PoisonMessageError, type InboundMessage, type MessageHandler } from '@trackme/platform';
+import type { ReadCache } from '../cache/read-cache.js';
+
+interface ChangeFacts {
+  clientId: string;
+  version: number;
+  /** the client after the change; null once deleted; undefined when the event carries no snapshot */
+  client: Client | null | undefined;
+}
+
+/**
+ * What the cache needs from a change event on trackme.client-events: whose version it is and, when
+ * the event carries one, the client's snapshot. Any event type with `client_id` and `version`
+ * invalidates, so types added later keep the cache correct before the read side knows them.
+ */
+export function changeFacts(message: InboundMessage): ChangeFacts {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message.value?.toString('utf8') ?? '');
+  } catch (error) {
+    throw new PoisonMessageError('invalid_json', `message value is not JSON: ${(error as Error).message}`);
+  }
+  if (!Value.Check(EnvelopeSchema, raw)) throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope');
+  const data = raw.data as { client_id?: unknown; version?: unknown; client?: unknown } | null;
+  if (typeof data?.client_id !== 'string' || !Number.isSafeInteger(data.version) || (data.version as number) < 1) {
+    throw new PoisonMessageError('invalid_schema', `${raw.type} has no client_id and version`);
+  }
+  const snapshot = data.client !== undefined && Value.Check(ClientSchema, data.client) ? data.client : undefined;
+  const deleted = raw.type === ClientEventTypes.deleted;
+  return { clientId: data.client_id, version: data.version as number, client: deleted ? null : snapshot };
+}
+
+/** Keeps the cache behind Mongo: each change event updates its client's entry and invalidates lists. */
+export function createInvalidationHandler(cache: ReadCache): MessageHandler {
+  return async (message) => {
+    const facts = changeFacts(message);
+    await cache.applyChange(facts.clientId, facts.version, facts.client);
+  };
+}
