@@ -6,6 +6,7 @@ import {
   createKafka,
   createMongo,
   createRedis,
+  DependencyUnavailableError,
   isRedisUnavailable,
   MessageConsumer,
   MessageProducer,
@@ -14,7 +15,9 @@ import {
   type Logger,
   type ServiceContext,
 } from '@trackme/platform';
+import { ModelLoader } from './cache/model-loader.js';
 import { ReadCache } from './cache/read-cache.js';
+import { Bulkhead } from './clients/bulkhead.js';
 import { ClientReads } from './clients/client-reads.js';
 import { ClientSource } from './clients/client-source.js';
 import { clientReadRoutes } from './clients/routes.js';
@@ -31,7 +34,10 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const redis = createRedis(config.REDIS_URL, 'trackme-read');
   lifecycle.onStop('redis', () => redis.close());
   const cache = new ReadCache(redis.client, config.CACHE_KEY_PREFIX, config.CACHE_TTL_SECONDS);
-  resyncAfterOutages(redis.client, cache, logger);
+  const source = new ClientSource(mongo.db, policy, new Bulkhead(config.READ_THROUGH_CONCURRENCY, config.READ_THROUGH_QUEUE, 'list reads from the database'));
+  const loader = new ModelLoader(cache, source, logger);
+  lifecycle.onStop('cache loader', () => loader.stop());
+  resyncAfterOutages(redis.client, cache, loader, logger);
 
   const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
   // only dead-letter records are produced here
@@ -40,7 +46,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const events = new MessageConsumer(kafka, {
     groupId: 'trackme-read',
     topics: [Topics.clientEvents],
-    handler: createInvalidationHandler(cache),
+    handler: createInvalidationHandler(cache, source),
     producer,
     logger,
     registry,
@@ -48,7 +54,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     // while Redis is down an event waits (lists are then read from Mongo); it is never dropped
-    isTransient: isRedisUnavailable,
+    isTransient: (error) => isRedisUnavailable(error) || error instanceof DependencyUnavailableError,
   });
   lifecycle.onStop('event consumer', () => events.stop());
   void startInBackground(
@@ -56,12 +62,13 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     async () => {
       if (!producer.isConnected) await producer.connect();
       await events.start();
+      loader.start();
     },
     lifecycle,
     logger,
   );
 
-  const reads = new ClientReads({ source: new ClientSource(mongo.db, policy), cache, policy, logger, registry });
+  const reads = new ClientReads({ source, cache, policy, logger, registry });
   const app = createHttpServer({
     logger,
     registry,
@@ -77,15 +84,18 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
  * Redis may come back from an outage without the invalidations it missed (or restored from an
  * older snapshot): once it answers again, everything cached before is discarded.
  */
-function resyncAfterOutages(client: Redis, cache: ReadCache, logger: Logger): void {
+function resyncAfterOutages(client: Redis, cache: ReadCache, loader: ModelLoader, logger: Logger): void {
   let lost = false;
   client.on('close', () => (lost = true));
   client.on('ready', () => {
     if (!lost) return;
     lost = false;
-    cache.resync().then(
-      () => logger.info('Redis is back; cached lists and clients were discarded'),
-      (error: unknown) => logger.warn({ err: error }, 'could not discard the cache after a Redis outage'),
+    cache.markStale().then(
+      () => {
+        logger.info('Redis is back; the cache is loaded again from Mongo');
+        void loader.ensureLoaded();
+      },
+      (error: unknown) => logger.warn({ err: error }, 'could not reset the cache after a Redis outage'),
     );
   });
 }

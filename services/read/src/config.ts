@@ -19,6 +19,18 @@ export const ReadConfigSchema = Type.Object({
     maximum: 86_400,
     description: 'Backstop expiry of cached lists and clients (events invalidate them first)',
   }),
+  READ_THROUGH_CONCURRENCY: Type.Integer({
+    default: 2,
+    minimum: 1,
+    maximum: 64,
+    description: 'List queries sent to Mongo at once (cache bypass, or before the cache is loaded)',
+  }),
+  READ_THROUGH_QUEUE: Type.Integer({
+    default: 8,
+    minimum: 0,
+    maximum: 1_000,
+    description: 'List queries that may wait for Mongo; beyond that the answer is 503 with Retry-After',
+  }),
   HIGHLIGHT_LAST_LOGIN_DAYS: Type.Integer({
     default: 30,
     minimum: 1,

@@ -51,6 +51,7 @@ function headersFor(request: FastifyRequest): Record<string, string> {
 /** Sends the read service's answer as received (body bytes included; it is already in the public shape). */
 function relay(reply: FastifyReply, answer: ReadAnswer): FastifyReply {
   if (answer.cache) reply.header('x-cache', answer.cache);
+  if (answer.retryAfter) reply.header('retry-after', answer.retryAfter);
   return reply.code(answer.status).type(answer.contentType).send(answer.body);
 }
 

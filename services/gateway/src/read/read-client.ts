@@ -7,6 +7,8 @@ export interface ReadAnswer {
   contentType: string;
   /** `X-Cache` of the answer (hit, miss, bypass), when the read service set it */
   cache: string | undefined;
+  /** `Retry-After` of a 503 from the read service */
+  retryAfter: string | undefined;
   body: Buffer;
 }
 
@@ -23,11 +25,12 @@ export class ReadClient {
   async get(path: string, headers: Record<string, string> = {}): Promise<ReadAnswer> {
     try {
       const response = await this.pool.request({ method: 'GET', path, headers });
-      const cache = response.headers['x-cache'];
+      const { 'x-cache': cache, 'retry-after': retryAfter } = response.headers;
       return {
         status: response.statusCode,
         contentType: String(response.headers['content-type'] ?? 'application/json'),
         cache: typeof cache === 'string' ? cache : undefined,
+        retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
         body: Buffer.from(await response.body.arrayBuffer()),
       };
     } catch (error) {

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Client } from '@trackme/contracts';
+import type { FilterRow } from '../clients/filter-row.js';
+import { rowOf } from '../clients/filter-row.js';
 
 /** A rendered list page as cached: the response body and the instant its highlights stop being true. */
 export interface CachedPage {
@@ -9,68 +11,96 @@ export interface CachedPage {
 }
 
 export interface ListLookup {
-  /** the list generation read with the page; a page filled later is stored under it */
+  /** the list generation read with the page; a page computed afterwards is stored under it */
   generation: string;
   page: CachedPage | null;
 }
 
-/** A cached single client, or the tombstone of a deleted one. */
-export type CachedClient = { version: number; client: Client | null };
+/** What the cache knows about one client: its state, that it was deleted, or nothing. */
+export type ModelClient = { kind: 'client'; client: Client } | { kind: 'deleted'; version: number } | { kind: 'unknown' };
+
+/** A client state to store: the snapshot, or null when it was deleted at this version. */
+export interface ClientState {
+  id: string;
+  version: number;
+  client: Client | null;
+}
 
 /**
- * Sets a client entry only when the given version is newer than the cached one, so a redelivered
- * or late event (or a slow fill from Mongo) never replaces a newer state.
+ * Stores a client state only when its version is newer than the one known, so a redelivered or
+ * late event (or a row read from Mongo before a change) never replaces a newer state. A change
+ * increments the list generation.
+ * KEYS: versions, rows, clients, generation; ARGV: id, version, row JSON ('' = deleted), client JSON
  */
-const SET_IF_NEWER = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local cached = tonumber(string.match(current, '^(%d+)|'))
-  if cached and cached >= tonumber(ARGV[1]) then return 0 end
+const APPLY = `
+local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if known and known >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
 end
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+redis.call('INCR', KEYS[4])
 return 1
 `;
 
-type SetIfNewer = (key: string, version: number, value: string, ttlSeconds: number) => Promise<number>;
+/** Deletes or extends a lock only for the holder of its token. KEYS: lock; ARGV: token, ttl ms ('0' = release) */
+const LOCK_HOLDER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
 
 const NEVER = Number.MAX_SAFE_INTEGER;
 
+interface Scripts {
+  trackmeReadApply(versions: string, rows: string, clients: string, gen: string, id: string, version: number, row: string, client: string): Promise<number>;
+  trackmeReadLockHolder(lock: string, token: string, ttlMs: number): Promise<number>;
+}
+
 /**
- * The read service's Redis keys (all under one prefix):
- * - `client:<id>`: `<version>|<client JSON>` (empty JSON for a deleted client), written from change
- *   events and from Mongo on a miss, version-aware;
- * - `lists:gen`: a counter every change event increments;
- * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<body>`; a page is a hit only while
- *   its generation is the current one, so one increment invalidates every cached list at once, and
- *   a page computed from data read before a change can never be served after it.
- * Every key also expires after the TTL, a backstop for anything missed.
+ * The read service's Redis data, all under one prefix:
+ * - the client model, complete once loaded from Mongo and kept current by change events:
+ *   `model:versions` (id → latest version, deleted clients included), `model:rows` (id → the
+ *   compact fields lists filter and sort on), `model:clients` (id → client JSON), `model:ready`
+ *   (set when a load from Mongo finished; until then lists are read from Mongo);
+ * - `lists:gen`, incremented by every change;
+ * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<body>`, a rendered page that is a
+ *   hit only while its generation is the current one (so one increment invalidates every cached
+ *   list, and a page computed from data read before a change is never served after it), and
+ *   expires after the TTL.
  */
 export class ReadCache {
-  private readonly generationKey: string;
-  private readonly setIfNewer: SetIfNewer;
+  readonly keys: { versions: string; rows: string; clients: string; ready: string; lock: string; generation: string };
+  private readonly scripts: Scripts;
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {
-    this.generationKey = `${prefix}lists:gen`;
-    redis.defineCommand('trackmeReadSetIfNewer', { numberOfKeys: 1, lua: SET_IF_NEWER });
-    const command = (redis as unknown as Record<string, SetIfNewer>)['trackmeReadSetIfNewer'];
-    if (!command) throw new Error('Lua command was not defined');
-    this.setIfNewer = command.bind(redis);
+    this.keys = {
+      versions: `${prefix}model:versions`,
+      rows: `${prefix}model:rows`,
+      clients: `${prefix}model:clients`,
+      ready: `${prefix}model:ready`,
+      lock: `${prefix}model:lock`,
+      generation: `${prefix}lists:gen`,
+    };
+    redis.defineCommand('trackmeReadApply', { numberOfKeys: 4, lua: APPLY });
+    redis.defineCommand('trackmeReadLockHolder', { numberOfKeys: 1, lua: LOCK_HOLDER });
+    this.scripts = redis as unknown as Scripts;
   }
 
   listKey(queryKey: string): string {
     return `${this.prefix}list:${createHash('sha1').update(queryKey).digest('base64url')}`;
   }
 
-  clientKey(id: string): string {
-    return `${this.prefix}client:${id}`;
-  }
-
   async getList(queryKey: string): Promise<ListLookup> {
-    const [generation, raw] = await this.redis.mget(this.generationKey, this.listKey(queryKey));
+    const [generation, raw] = await this.redis.mget(this.keys.generation, this.listKey(queryKey));
     const current = generation ?? '0';
     if (raw === null || raw === undefined) return { generation: current, page: null };
     const first = raw.indexOf('\n');
@@ -84,50 +114,86 @@ export class ReadCache {
     await this.redis.set(this.listKey(queryKey), `${generation}\n${validUntil}\n${page.body}`, 'EX', this.ttlSeconds);
   }
 
-  async getClient(id: string): Promise<CachedClient | null> {
-    const raw = await this.redis.get(this.clientKey(id));
-    if (raw === null) return null;
-    const bar = raw.indexOf('|');
-    const json = raw.slice(bar + 1);
-    return { version: Number(raw.slice(0, bar)), client: json === '' ? null : (JSON.parse(json) as Client) };
+  /** Stores one client state unless a newer one is known; true when it changed something. */
+  async apply(state: ClientState): Promise<boolean> {
+    const { keys } = this;
+    const [row, client] = encode(state);
+    return (await this.scripts.trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client)) === 1;
   }
 
-  /** Stores a client (or a deleted client's tombstone) unless a newer version is cached. */
-  async putClient(id: string, version: number, client: Client | null): Promise<boolean> {
-    return (await this.setIfNewer(this.clientKey(id), version, client ? JSON.stringify(client) : '', this.ttlSeconds)) === 1;
-  }
-
-  /**
-   * Applies one change event: the client entry follows the event's snapshot (or is dropped when
-   * the event has none) and every cached list is invalidated. Safe to repeat.
-   */
-  async applyChange(id: string, version: number, client: Client | null | undefined): Promise<void> {
+  /** Stores many states in one round trip (loading from Mongo). */
+  async applyMany(states: ClientState[]): Promise<void> {
+    if (states.length === 0) return;
+    const { keys } = this;
     const pipeline = this.redis.pipeline();
-    if (client === undefined) pipeline.del(this.clientKey(id));
-    else pipeline.trackmeReadSetIfNewer(this.clientKey(id), version, client ? JSON.stringify(client) : '', this.ttlSeconds);
-    pipeline.incr(this.generationKey);
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([error]) => error);
+    for (const state of states) {
+      const [row, client] = encode(state);
+      (pipeline as unknown as Scripts).trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client);
+    }
+    const failed = ((await pipeline.exec()) ?? []).find(([error]) => error);
     if (failed?.[0]) throw failed[0];
   }
 
+  async get(id: string): Promise<ModelClient> {
+    const [client, version] = await this.redis.pipeline().hget(this.keys.clients, id).hget(this.keys.versions, id).exec().then(results);
+    if (typeof client === 'string') return { kind: 'client', client: JSON.parse(client) as Client };
+    if (typeof version === 'string') return { kind: 'deleted', version: Number(version) };
+    return { kind: 'unknown' };
+  }
+
+  /** Every client's filter row, or null while the model is not loaded (then lists come from Mongo). */
+  async rows(): Promise<FilterRow[] | null> {
+    const [ready, rows] = await this.redis.pipeline().get(this.keys.ready).hgetall(this.keys.rows).exec().then(results);
+    if (ready !== '1') return null;
+    return Object.values(rows as Record<string, string>).map((row) => JSON.parse(row) as FilterRow);
+  }
+
+  /** The clients with these ids, in the same order (null for one deleted since its row was read). */
+  async clients(ids: string[]): Promise<(Client | null)[]> {
+    if (ids.length === 0) return [];
+    const values = await this.redis.hmget(this.keys.clients, ...ids);
+    return values.map((value) => (value === null ? null : (JSON.parse(value) as Client)));
+  }
+
+  async isReady(): Promise<boolean> {
+    return (await this.redis.get(this.keys.ready)) === '1';
+  }
+
+  markReady(): Promise<unknown> {
+    return this.redis.set(this.keys.ready, '1');
+  }
+
   /**
-   * After Redis was unreachable (it may have restarted from an older snapshot), trust nothing
-   * cached: invalidate every list and drop every client entry.
+   * After Redis was unreachable (it may have restarted empty, or from an older snapshot), trust
+   * nothing cached: every list is invalidated and the model must be loaded again.
    */
-  async resync(): Promise<void> {
-    await this.redis.incr(this.generationKey);
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}client:*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+  async markStale(): Promise<void> {
+    await this.redis.pipeline().del(this.keys.ready).incr(this.keys.generation).exec().then(results);
+  }
+
+  /** A lock for loading the model, so one replica loads it; returns the token that holds it. */
+  async lock(ttlMs: number): Promise<string | null> {
+    const token = randomUUID();
+    return (await this.redis.set(this.keys.lock, token, 'PX', ttlMs, 'NX')) === 'OK' ? token : null;
+  }
+
+  async extendLock(token: string, ttlMs: number): Promise<boolean> {
+    return (await this.scripts.trackmeReadLockHolder(this.keys.lock, token, ttlMs)) === 1;
+  }
+
+  async unlock(token: string): Promise<void> {
+    await this.scripts.trackmeReadLockHolder(this.keys.lock, token, 0);
   }
 }
 
-declare module 'ioredis' {
-  interface ChainableCommander {
-    trackmeReadSetIfNewer(key: string, version: number, value: string, ttlSeconds: number): ChainableCommander;
-  }
+function encode(state: ClientState): [string, string] {
+  return state.client ? [JSON.stringify(rowOf(state.client)), JSON.stringify(state.client)] : ['', ''];
+}
+
+/** Values of an executed pipeline; the first error is thrown. */
+function results(executed: [Error | null, unknown][] | null): unknown[] {
+  return (executed ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
 }

@@ -2,7 +2,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { LIST_QUERY_FIELDS, type Client, type ListClientsQuery } from '@trackme/contracts';
 import { NotFoundError, type Logger } from '@trackme/platform';
 import type { CachedPage, ReadCache } from '../cache/read-cache.js';
-import type { ClientSource } from './client-source.js';
+import type { ClientSource, ListResult } from './client-source.js';
+import { selectRows } from './filter-row.js';
 import { renderClient, type HighlightPolicy } from './highlights.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
@@ -25,10 +26,12 @@ export interface ClientReadsDeps {
 type Resource = 'list' | 'client';
 
 /**
- * Cache-aside over Mongo. Lists are cached as rendered bodies together with the instant until
- * which their highlights hold; single clients as data, rendered per request. When Redis fails the
- * answer comes from Mongo (counted, logged at most once per outage) and nothing is lost but speed.
- * Concurrent misses of the same list in the same generation share one Mongo query.
+ * Lists are cached as rendered pages together with the instant until which their highlights hold;
+ * a missing page is computed from the client model in Redis (every client's filter row, kept
+ * current by change events) or, while that is not loaded, from Mongo. Single clients come from
+ * the model, or from Mongo on a miss, and are rendered per request. When Redis fails the answer
+ * comes from Mongo (counted, logged once per outage): nothing is lost but speed. Concurrent misses
+ * of the same page in the same generation share one computation.
  */
 export class ClientReads {
   private readonly source: ClientSource;
@@ -72,7 +75,7 @@ export class ClientReads {
   }
 
   async list(query: ListClientsQuery, bypass: boolean): Promise<ReadAnswer> {
-    if (bypass) return this.answered('list', 'bypass', (await this.renderList(query)).body);
+    if (bypass) return this.answered('list', 'bypass', (await this.renderList(query, false)).body);
     const key = queryKey(query, this.policy);
     const lookup = await this.fromCache('get_list', 'list', () => this.cache.getList(key));
     if (lookup?.page && this.clock() < lookup.page.validUntil) return this.answered('list', 'hit', lookup.page.body);
@@ -80,7 +83,7 @@ export class ClientReads {
     const flightKey = `${lookup?.generation ?? '-'}:${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
-      flight = this.renderList(query).then(async (page) => {
+      flight = this.renderList(query, lookup !== null).then(async (page) => {
         if (lookup) await this.fromCache('put_list', 'list', () => this.cache.putList(key, lookup.generation, page));
         return page;
       });
@@ -92,18 +95,19 @@ export class ClientReads {
 
   async get(id: string, bypass: boolean): Promise<ReadAnswer> {
     if (!bypass) {
-      const cached = await this.fromCache('get_client', 'client', () => this.cache.getClient(id));
-      if (cached) return this.answered('client', 'hit', this.renderOne(id, cached.client));
+      const known = await this.fromCache('get_client', 'client', () => this.cache.get(id));
+      if (known?.kind === 'client') return this.answered('client', 'hit', this.renderOne(id, known.client));
+      if (known?.kind === 'deleted') return this.answered('client', 'hit', this.renderOne(id, null));
     }
     const started = performance.now();
     const state = await this.source.get(id);
     this.sourceDuration.observe({ source: 'mongo', resource: 'client' }, (performance.now() - started) / 1000);
+    const client = state?.kind === 'client' ? state.client : null;
     if (state && !bypass) {
-      const client = state.kind === 'client' ? state.client : null;
       const version = state.kind === 'client' ? state.client.version : state.version;
-      await this.fromCache('put_client', 'client', () => this.cache.putClient(id, version, client));
+      await this.fromCache('put_client', 'client', () => this.cache.apply({ id, version, client }));
     }
-    return this.answered('client', bypass ? 'bypass' : 'miss', this.renderOne(id, state?.kind === 'client' ? state.client : null));
+    return this.answered('client', bypass ? 'bypass' : 'miss', this.renderOne(id, client));
   }
 
   private renderOne(id: string, client: Client | null): string {
@@ -111,11 +115,10 @@ export class ClientReads {
     return JSON.stringify({ data: renderClient(client, this.clock(), this.policy).view });
   }
 
-  private async renderList(query: ListClientsQuery): Promise<CachedPage> {
+  /** A page computed from the client model in Redis when it is loaded, otherwise from Mongo. */
+  private async renderList(query: ListClientsQuery, useCache: boolean): Promise<CachedPage> {
     const now = this.clock();
-    const started = performance.now();
-    const result = await this.source.list(query, now);
-    this.sourceDuration.observe({ source: 'mongo', resource: 'list' }, (performance.now() - started) / 1000);
+    const result = (useCache ? await this.fromModel(query, now) : null) ?? (await this.fromMongo(query, now));
     let validUntil = result.membershipValidUntil;
     const data = result.clients.map((client) => {
       const rendered = renderClient(client, now, this.policy);
@@ -123,6 +126,23 @@ export class ClientReads {
       return rendered.view;
     });
     return { body: JSON.stringify({ data, meta: { total: result.total, limit: query.limit, offset: query.offset } }), validUntil };
+  }
+
+  private async fromModel(query: ListClientsQuery, now: number): Promise<ListResult | null> {
+    const rows = await this.fromCache('model_rows', 'list', () => this.cache.rows());
+    if (!rows) return null;
+    const selection = selectRows(rows, query, now, this.policy);
+    const clients = await this.fromCache('model_clients', 'list', () => this.cache.clients(selection.page.map((row) => row.id)));
+    if (!clients) return null;
+    // a client deleted between the two reads is left out; the change invalidated this page anyway
+    return { clients: clients.filter((client) => client !== null), total: selection.total, membershipValidUntil: selection.membershipValidUntil };
+  }
+
+  private async fromMongo(query: ListClientsQuery, now: number): Promise<ListResult> {
+    const started = performance.now();
+    const result = await this.source.list(query, now);
+    this.sourceDuration.observe({ source: 'mongo', resource: 'list' }, (performance.now() - started) / 1000);
+    return result;
   }
 
   private answered(resource: Resource, result: CacheOutcome, body: string): ReadAnswer {

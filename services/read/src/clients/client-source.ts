@@ -1,6 +1,8 @@
-import type { Collection, Db, Filter } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { normalizeEmail, toClient, type Client, type ListClientsQuery, type StoredClient } from '@trackme/contracts';
 import { DependencyUnavailableError, isMongoUnavailable } from '@trackme/platform';
+import type { ClientState } from '../cache/read-cache.js';
+import { Bulkhead } from './bulkhead.js';
 import { lastLoginCutoff, lastLoginFlipsAt, type HighlightPolicy } from './highlights.js';
 
 /** What a list query found: one page, the total, and when the set of matches may change by itself. */
@@ -31,6 +33,9 @@ const PROJECTION = {
   version: 1,
   deleted: 1,
 } as const;
+
+/** Ends a list query before the gateway stops waiting for it (5 s), so abandoned work stops too. */
+const LIST_TIME_LIMIT_MS = 4_000;
 
 const dayStart = (day: string) => new Date(`${day}T00:00:00.000Z`);
 
@@ -68,21 +73,27 @@ export class ClientSource {
   constructor(
     db: Db,
     private readonly policy: HighlightPolicy,
+    /** list queries scan on a Mongo-wire server without secondary indexes; this bounds them */
+    private readonly bulkhead = new Bulkhead(2, 8, 'list reads from the database'),
   ) {
     this.clients = db.collection<StoredClient>('clients');
   }
 
-  async list(query: ListClientsQuery, now: number): Promise<ListResult> {
+  list(query: ListClientsQuery, now: number): Promise<ListResult> {
+    return this.bulkhead.run(() => this.listNow(query, now));
+  }
+
+  private async listNow(query: ListClientsQuery, now: number): Promise<ListResult> {
     const filter = listFilter(query, now, this.policy);
     return guard(async () => {
       const [docs, total, nextFlip] = await Promise.all([
         this.clients
-          .find(filter, { projection: PROJECTION })
+          .find(filter, { projection: PROJECTION, maxTimeMS: LIST_TIME_LIMIT_MS })
           .sort({ last_updated: -1, _id: 1 })
           .skip(query.offset)
           .limit(query.limit)
           .toArray(),
-        this.clients.countDocuments(filter),
+        this.clients.countDocuments(filter, { maxTimeMS: LIST_TIME_LIMIT_MS }),
         query.highlighted === undefined ? Promise.resolve(Number.POSITIVE_INFINITY) : this.nextLoginFlip(query, now),
       ]);
       return { clients: docs.map(toClient), total, membershipValidUntil: nextFlip };
@@ -97,6 +108,27 @@ export class ClientSource {
     });
   }
 
+  /** Every stored client (deleted ones as tombstones), in batches: what loading the cache reads. */
+  async *scan(batchSize: number): AsyncGenerator<ClientState[]> {
+    const cursor = this.clients.find({}, { projection: PROJECTION, batchSize });
+    let batch: ClientState[] = [];
+    try {
+      for await (const doc of cursor) {
+        batch.push({ id: doc._id, version: doc.version, client: doc.deleted ? null : toClient(doc) });
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    } catch (error) {
+      if (isMongoUnavailable(error)) throw new DependencyUnavailableError('the client store is unavailable', { cause: (error as Error).message });
+      throw error;
+    } finally {
+      await cursor.close();
+    }
+    if (batch.length > 0) yield batch;
+  }
+
   /**
    * When the next client matching the other filters crosses the last-login threshold, which may
    * move it into (or out of) a `highlighted` list: the oldest login still within the window.
@@ -105,7 +137,7 @@ export class ClientSource {
     const { highlighted: _ignored, ...rest } = query;
     const base = listFilter(rest, now, this.policy);
     const [oldest] = await this.clients
-      .find({ $and: [base, { last_login: { $gte: lastLoginCutoff(now, this.policy) } }] }, { projection: { last_login: 1 } })
+      .find({ $and: [base, { last_login: { $gte: lastLoginCutoff(now, this.policy) } }] }, { projection: { last_login: 1 }, maxTimeMS: LIST_TIME_LIMIT_MS })
       .sort({ last_login: 1 })
       .limit(1)
       .toArray();
@@ -113,11 +145,16 @@ export class ClientSource {
   }
 }
 
+const MAX_TIME_EXPIRED = 50;
+
 async function guard<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
     if (isMongoUnavailable(error)) throw new DependencyUnavailableError('the client store is unavailable; retry later', { cause: (error as Error).message });
+    if (error instanceof MongoServerError && error.code === MAX_TIME_EXPIRED) {
+      throw new DependencyUnavailableError('the client store is too slow to answer now; retry later');
+    }
     throw error;
   }
 }

@@ -2,6 +2,7 @@ import { Value } from 'typebox/value';
 import { ClientEventTypes, ClientSchema, EnvelopeSchema, type Client } from '@trackme/contracts';
 import { PoisonMessageError, type InboundMessage, type MessageHandler } from '@trackme/platform';
 import type { ReadCache } from '../cache/read-cache.js';
+import type { ClientSource } from '../clients/client-source.js';
 
 interface ChangeFacts {
   clientId: string;
@@ -32,10 +33,21 @@ export function changeFacts(message: InboundMessage): ChangeFacts {
   return { clientId: data.client_id, version: data.version as number, client: deleted ? null : snapshot };
 }
 
-/** Keeps the cache behind Mongo: each change event updates its client's entry and invalidates lists. */
-export function createInvalidationHandler(cache: ReadCache): MessageHandler {
+/**
+ * Keeps the cache current: each change event stores its client's new state (version-aware, so a
+ * repeated or late event changes nothing) and so invalidates every cached list. An event without
+ * a snapshot makes the client be read again from Mongo.
+ */
+export function createInvalidationHandler(cache: ReadCache, source: ClientSource): MessageHandler {
   return async (message) => {
     const facts = changeFacts(message);
-    await cache.applyChange(facts.clientId, facts.version, facts.client);
+    if (facts.client !== undefined) {
+      await cache.apply({ id: facts.clientId, version: facts.version, client: facts.client });
+      return;
+    }
+    const stored = await source.get(facts.clientId);
+    if (!stored) return;
+    const version = stored.kind === 'client' ? stored.client.version : stored.version;
+    await cache.apply({ id: facts.clientId, version, client: stored.kind === 'client' ? stored.client : null });
   };
 }

@@ -7,7 +7,22 @@ import { ReadCache } from '../../src/cache/read-cache.js';
 let redis: RedisConnection;
 let cache: ReadCache;
 
-const snapshot = (version: number, name = `v${version}`) => ({ id: 'c1', name, version }) as unknown as Client;
+const snapshot = (id: string, version: number, overrides: Partial<Client> = {}): Client => ({
+  id,
+  name: `v${version}`,
+  email: `${id}@example.com`,
+  stage: 'registration',
+  is_active: true,
+  source: null,
+  channel: null,
+  app: 'installed',
+  last_login: null,
+  registration_date: '2026-11-01T00:00:00.000Z',
+  last_updated: '2026-11-01T00:00:00.000Z',
+  contracts: [],
+  version,
+  ...overrides,
+});
 
 beforeAll(async () => {
   redis = createRedis(testStack().REDIS_URL, 'read-cache-test');
@@ -17,84 +32,98 @@ afterAll(() => redis.close());
 
 const freshCache = () => (cache = new ReadCache(redis.client, `trackme:test:${uniqueId()}:`, 60));
 
-describe('ReadCache client entries', () => {
-  it('keeps the newest version: an older or repeated event never replaces it', async () => {
+describe('ReadCache client model', () => {
+  it('keeps the newest version: an older or repeated state never replaces it', async () => {
     freshCache();
-    expect(await cache.putClient('c1', 2, snapshot(2))).toBe(true);
-    expect(await cache.putClient('c1', 1, snapshot(1))).toBe(false);
-    expect(await cache.putClient('c1', 2, snapshot(2, 'again'))).toBe(false);
-    expect(await cache.getClient('c1')).toEqual({ version: 2, client: snapshot(2) });
-    expect(await cache.putClient('c1', 3, snapshot(3))).toBe(true);
-    expect((await cache.getClient('c1'))?.client).toEqual(snapshot(3));
+    expect(await cache.apply({ id: 'c1', version: 2, client: snapshot('c1', 2) })).toBe(true);
+    expect(await cache.apply({ id: 'c1', version: 1, client: snapshot('c1', 1) })).toBe(false);
+    expect(await cache.apply({ id: 'c1', version: 2, client: snapshot('c1', 2, { name: 'again' }) })).toBe(false);
+    expect(await cache.get('c1')).toEqual({ kind: 'client', client: snapshot('c1', 2) });
+    expect(await cache.apply({ id: 'c1', version: 3, client: snapshot('c1', 3) })).toBe(true);
+    expect(await cache.get('c1')).toEqual({ kind: 'client', client: snapshot('c1', 3) });
   });
 
-  it('keeps a deletion as a tombstone that a late update cannot resurrect', async () => {
+  it('remembers a deletion, which a late update cannot undo, and drops the client from the rows', async () => {
     freshCache();
-    await cache.applyChange('c1', 5, null);
-    await cache.applyChange('c1', 4, snapshot(4));
-    expect(await cache.getClient('c1')).toEqual({ version: 5, client: null });
+    await cache.markReady();
+    await cache.apply({ id: 'c1', version: 4, client: snapshot('c1', 4) });
+    await cache.apply({ id: 'c1', version: 5, client: null });
+    await cache.apply({ id: 'c1', version: 4, client: snapshot('c1', 4) });
+    expect(await cache.get('c1')).toEqual({ kind: 'deleted', version: 5 });
+    expect(await cache.rows()).toEqual([]);
+    expect(await cache.get('nobody')).toEqual({ kind: 'unknown' });
   });
 
-  it('drops the entry when an event carries no snapshot', async () => {
+  it('offers the rows only once the model was loaded, and the clients of a page in order', async () => {
     freshCache();
-    await cache.putClient('c1', 1, snapshot(1));
-    await cache.applyChange('c1', 2, undefined);
-    expect(await cache.getClient('c1')).toBeNull();
+    await cache.applyMany([1, 2, 3].map((n) => ({ id: `c${n}`, version: 1, client: snapshot(`c${n}`, 1, { stage: n === 2 ? 'completed' : 'registration' }) })));
+    expect(await cache.rows()).toBeNull();
+    await cache.markReady();
+    const rows = await cache.rows();
+    expect(rows?.map((row) => [row.id, row.stage]).sort()).toEqual([
+      ['c1', 'registration'],
+      ['c2', 'completed'],
+      ['c3', 'registration'],
+    ]);
+    expect((await cache.clients(['c3', 'c1'])).map((c) => c?.id)).toEqual(['c3', 'c1']);
+    await cache.markStale();
+    expect(await cache.rows()).toBeNull();
   });
 
-  it('expires entries after the TTL backstop', async () => {
-    const prefix = `trackme:test:${uniqueId()}:`;
-    await new ReadCache(redis.client, prefix, 60).putClient('c1', 1, snapshot(1));
-    const ttl = await redis.client.ttl(`${prefix}client:c1`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60);
+  it('lets one holder at a time take the load lock, and only the holder extend or release it', async () => {
+    freshCache();
+    const token = await cache.lock(5_000);
+    expect(token).not.toBeNull();
+    expect(await cache.lock(5_000)).toBeNull();
+    expect(await cache.extendLock('someone-else', 5_000)).toBe(false);
+    expect(await cache.extendLock(token!, 5_000)).toBe(true);
+    await cache.unlock('someone-else');
+    expect(await cache.lock(5_000)).toBeNull();
+    await cache.unlock(token!);
+    expect(await cache.lock(5_000)).not.toBeNull();
   });
 });
 
 describe('ReadCache lists', () => {
   const page = { body: '{"data":[]}', validUntil: 123 };
 
-  it('serves a page stored under the current generation', async () => {
+  it('serves a page stored under the current generation, for the TTL', async () => {
     freshCache();
     const { generation, page: missing } = await cache.getList('q');
     expect(missing).toBeNull();
     await cache.putList('q', generation, page);
     expect(await cache.getList('q')).toEqual({ generation, page });
+    const ttl = await redis.client.ttl(cache.listKey('q'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
   });
 
-  it('invalidates every list on a change event', async () => {
+  it('invalidates every list when a client changes, not when a stale state is refused', async () => {
     freshCache();
+    await cache.apply({ id: 'c1', version: 2, client: snapshot('c1', 2) });
     const { generation } = await cache.getList('q');
     await cache.putList('q', generation, page);
-    await cache.putList('other', generation, page);
-    await cache.applyChange('c1', 1, snapshot(1));
+    await cache.apply({ id: 'c1', version: 1, client: snapshot('c1', 1) });
+    expect((await cache.getList('q')).page).toEqual(page);
+    await cache.apply({ id: 'c1', version: 3, client: snapshot('c1', 3) });
     expect((await cache.getList('q')).page).toBeNull();
-    expect((await cache.getList('other')).page).toBeNull();
   });
 
   it('never serves a page computed before a change, even when it is stored after it', async () => {
     freshCache();
     const { generation } = await cache.getList('q');
-    // the page was read from Mongo, then the change event arrived, then the page was stored
-    await cache.applyChange('c1', 1, snapshot(1));
+    // the page was computed, then the change arrived, then the page was stored
+    await cache.apply({ id: 'c1', version: 1, client: snapshot('c1', 1) });
     await cache.putList('q', generation, page);
     expect((await cache.getList('q')).page).toBeNull();
   });
 
-  it('keeps a page whose highlights never expire', async () => {
+  it('keeps a page whose highlights never expire, and drops every page when marked stale', async () => {
     freshCache();
     const { generation } = await cache.getList('q');
     await cache.putList('q', generation, { body: 'x', validUntil: Number.POSITIVE_INFINITY });
     expect((await cache.getList('q')).page?.validUntil).toBe(Number.MAX_SAFE_INTEGER);
-  });
-
-  it('discards lists and clients on resync', async () => {
-    freshCache();
-    const { generation } = await cache.getList('q');
-    await cache.putList('q', generation, page);
-    await cache.putClient('c1', 1, snapshot(1));
-    await cache.resync();
+    await cache.markStale();
     expect((await cache.getList('q')).page).toBeNull();
-    expect(await cache.getClient('c1')).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { storedFields, type Client, type ListClientsQuery, type StoredClient } from '@trackme/contracts';
 import { createLogger, createMongo, createRedis, NotFoundError, type MongoConnection, type RedisConnection } from '@trackme/platform';
 import { isolatedEnv, startPrivateRedis, uniqueId, waitFor, type PrivateRedis } from '@trackme/testkit';
+import { ModelLoader } from '../../src/cache/model-loader.js';
 import { ReadCache } from '../../src/cache/read-cache.js';
 import { ClientReads } from '../../src/clients/client-reads.js';
 import { ClientSource, type ListResult } from '../../src/clients/client-source.js';
@@ -105,11 +106,22 @@ describe('ClientReads', () => {
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
   });
 
-  it('answers one client from the cache after the first read, and 404 for an unknown one', async () => {
-    expect((await reads.get('alice', false)).cache).toBe('miss');
-    const hit = await reads.get('alice', false);
+  it('computes missing pages from the client model once it is loaded from Mongo, without querying Mongo', async () => {
+    await new ModelLoader(cache, source, createLogger('read-test', 'silent')).ensureLoaded();
+    expect(await cache.isReady()).toBe(true);
+    const calls = source.listCalls;
+    const page = await reads.list({ ...query, limit: 3 }, false);
+    expect(page.cache).toBe('miss');
+    expect(JSON.parse(page.body)).toMatchObject({ data: [{ id: 'alice' }], meta: { total: 1, limit: 3 } });
+    expect(source.listCalls).toBe(calls);
+  });
+
+  it('reads a client the cache does not know from Mongo once, then from the cache; 404 for an unknown one', async () => {
+    await mongo.db.collection<StoredClient>('clients').insertOne(storedFields({ ...alice, id: 'bob', email: 'bob@example.com' }));
+    expect((await reads.get('bob', false)).cache).toBe('miss');
+    const hit = await reads.get('bob', false);
     expect(hit.cache).toBe('hit');
-    expect(JSON.parse(hit.body).data).toMatchObject({ id: 'alice', app: { status: 'installed', highlight: false } });
+    expect(JSON.parse(hit.body).data).toMatchObject({ id: 'bob', app: { status: 'installed', highlight: false } });
     await expect(reads.get('nobody', false)).rejects.toBeInstanceOf(NotFoundError);
   });
 

@@ -3,6 +3,7 @@ import { storedFields, type Client, type ListClientsQuery, type StoredClient } f
 import { createMongo, type MongoConnection } from '@trackme/platform';
 import { isolatedEnv } from '@trackme/testkit';
 import { ClientSource } from '../../src/clients/client-source.js';
+import { rowOf, selectRows } from '../../src/clients/filter-row.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-26T12:00:00.000Z');
@@ -51,6 +52,9 @@ const deleted = client();
 const query = (overrides: Partial<ListClientsQuery> = {}): ListClientsQuery => ({ is_active: true, limit: 50, offset: 0, ...overrides });
 const ids = async (overrides: Partial<ListClientsQuery> = {}) => (await source.list(query(overrides), NOW)).clients.map((c) => c.id);
 const idsOf = (...clients: Client[]) => clients.map((c) => c.id);
+/** the rows the read cache keeps: every client that is not deleted */
+const liveRows = () => Object.values(fixtures).map(rowOf);
+const rowIds = (overrides: Partial<ListClientsQuery>) => selectRows(liveRows(), query(overrides), NOW, policy).page.map((row) => row.id);
 
 beforeAll(async () => {
   const env = await isolatedEnv();
@@ -106,14 +110,38 @@ describe('ClientSource.list against the Mongo-wire server', () => {
     ['a combination (source and channel)', { source: 'mobile', channel: 'organic' }, []],
     ['a combination (highlighted and stage)', { highlighted: true, stage: 'product_selection' }, [fixtures.proposal]],
     ['a value that only looks like an operator', { stage: '$ne' }, []],
-  ] as [string, Partial<ListClientsQuery>, Client[]][])('filters by %s', async (_case, filters, expected) => {
+  ] as [string, Partial<ListClientsQuery>, Client[]][])('filters by %s, in Mongo and in the cached rows alike', async (_case, filters, expected) => {
     expect((await ids(filters)).sort()).toEqual(idsOf(...expected).sort());
+    expect(rowIds(filters).sort()).toEqual(idsOf(...expected).sort());
+  });
+
+  it('orders and pages the cached rows exactly as Mongo does', async () => {
+    for (const page of [query(), query({ limit: 3, offset: 3 }), query({ is_active: false }), query({ highlighted: true, limit: 2 })]) {
+      const mongo = await source.list(page, NOW);
+      const rows = selectRows(liveRows(), page, NOW, policy);
+      expect(rows.page.map((row) => row.id)).toEqual(mongo.clients.map((c) => c.id));
+      expect(rows.total).toBe(mongo.total);
+      expect(rows.membershipValidUntil).toBe(mongo.membershipValidUntil);
+    }
   });
 
   it('says when a highlighted list may change by the clock alone: when the oldest recent login turns 30 days old', async () => {
     const result = await source.list(query({ highlighted: true }), NOW);
     expect(result.membershipValidUntil).toBe(NOW - 29 * DAY + 30 * DAY);
     expect((await source.list(query(), NOW)).membershipValidUntil).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('ClientSource.scan', () => {
+  it('yields every stored client in batches, deleted ones as tombstones', async () => {
+    const states = [];
+    for await (const batch of source.scan(4)) {
+      expect(batch.length).toBeLessThanOrEqual(4);
+      states.push(...batch);
+    }
+    expect(states).toHaveLength(Object.keys(fixtures).length + 1);
+    expect(states.find((s) => s.id === deleted.id)).toEqual({ id: deleted.id, version: 1, client: null });
+    expect(states.find((s) => s.id === fixtures.plain.id)?.client).toEqual(fixtures.plain);
   });
 });
 

@@ -22,6 +22,9 @@ export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const READINESS_TIMEOUT_MS = 1_500;
 
+/** What a 503 answer suggests as the wait before a retry. */
+const RETRY_AFTER_SECONDS = 1;
+
 /**
  * The fastify instance every trackme HTTP service starts from: correlation ids, problem+json
  * errors, request metrics, /healthz, /readyz and /metrics. Services register their routes on it.
@@ -57,7 +60,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: Error, request, reply) => {
     const body = toProblem(error);
-    if (body.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (body.status === 503) {
+      // a dependency that is down or overloaded is expected to pass; tell the caller when to retry
+      request.log.warn({ err: error }, 'dependency unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    } else if (body.status >= 500) {
+      request.log.error({ err: error }, 'unhandled error');
+    }
     return sendProblem(request, reply, body);
   });
 
