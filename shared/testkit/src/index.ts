@@ -10,3 +10,4 @@ export * from './http.js';
 export * from './composition-suite.js';
 export * from './errors.js';
 export * from './redis-server.js';
+export * from './fixtures.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedFields, type Client, type StoredClient } from '@trackme/contracts';
 import { createLogger, createMongo, createRedis, type MongoConnection, type RedisConnection } from '@trackme/platform';
-import { isolatedEnv, uniqueId, waitFor } from '@trackme/testkit';
+import { isolatedEnv, sampleClient, uniqueId, waitFor } from '@trackme/testkit';
 import { ModelLoader } from '../../src/cache/model-loader.js';
 import { ReadCache } from '../../src/cache/read-cache.js';
 import { ClientSource } from '../../src/clients/client-source.js';
@@ -11,21 +11,8 @@ let redis: RedisConnection;
 let source: ClientSource;
 const logger = createLogger('read-test', 'silent');
 
-const client = (n: number, version = 1): Client => ({
-  id: `c${n}`,
-  name: `Client ${n}`,
-  email: `c${n}@example.com`,
-  stage: 'registration',
-  is_active: true,
-  source: null,
-  channel: null,
-  app: 'installed',
-  last_login: null,
-  registration_date: '2026-11-01T00:00:00.000Z',
-  last_updated: new Date(Date.UTC(2026, 10, 1, 0, n)).toISOString(),
-  contracts: [],
-  version,
-});
+const client = (n: number, version = 1): Client =>
+  sampleClient({ id: `c${n}`, last_updated: new Date(Date.UTC(2026, 10, 1, 0, n)).toISOString(), version });
 
 beforeAll(async () => {
   const env = await isolatedEnv();

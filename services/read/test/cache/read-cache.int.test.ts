@@ -1,28 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@trackme/contracts';
 import { createRedis, type RedisConnection } from '@trackme/platform';
-import { testStack, uniqueId, waitFor } from '@trackme/testkit';
+import { sampleClient, testStack, uniqueId, waitFor } from '@trackme/testkit';
 import { ReadCache } from '../../src/cache/read-cache.js';
 
 let redis: RedisConnection;
 let cache: ReadCache;
 
-const snapshot = (id: string, version: number, overrides: Partial<Client> = {}): Client => ({
-  id,
-  name: `v${version}`,
-  email: `${id}@example.com`,
-  stage: 'registration',
-  is_active: true,
-  source: null,
-  channel: null,
-  app: 'installed',
-  last_login: null,
-  registration_date: '2026-11-01T00:00:00.000Z',
-  last_updated: '2026-11-01T00:00:00.000Z',
-  contracts: [],
-  version,
-  ...overrides,
-});
+const snapshot = (id: string, version: number, overrides: Partial<Client> = {}): Client => sampleClient({ id, name: `v${version}`, version, ...overrides });
 
 beforeAll(async () => {
   redis = createRedis(testStack().REDIS_URL, 'read-cache-test');

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PoisonMessageError, type InboundMessage } from '@trackme/platform';
-import { errorOf } from '@trackme/testkit';
+import { errorOf, sampleClient } from '@trackme/testkit';
 import { changeFacts } from '../../src/events/invalidation.js';
 
-const client = {
-  id: 'c1',
-  name: 'A',
-  email: 'a@example.com',
-  stage: 'registration',
-  is_active: true,
-  source: null,
-  channel: null,
-  app: 'installed',
-  last_login: null,
-  registration_date: '2026-11-01T00:00:00.000Z',
-  last_updated: '2026-11-01T00:00:00.000Z',
-  contracts: [],
-  version: 4,
-};
+const client = sampleClient({ version: 4 });
 
 const message = (value: unknown): InboundMessage => ({
   topic: 'trackme.client-events',
