@@ -5,7 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { createLogger, withCorrelation, withTraceContext } from '../src/index.js';
 
-function capture(): { lines: () => Array<Record<string, unknown>>; stream: Writable } {
+function capture(): { lines: () => Array<Record<string, unknown>>; raw: () => string; stream: Writable } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -13,7 +13,7 @@ function capture(): { lines: () => Array<Record<string, unknown>>; stream: Writa
       done();
     },
   });
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return { stream, raw: () => chunks.join(''), lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
 describe('logger', () => {
@@ -33,6 +33,13 @@ describe('logger', () => {
     out.info('outside');
     expect(lines().map((l) => l['correlation_id'])).toEqual(['corr-7', undefined]);
     expect(lines()[0]).toMatchObject({ service: 'svc', level: 'info', msg: 'inside' });
+  });
+
+  it('writes the correlation id once when the logger is already bound to it (request loggers)', () => {
+    const { stream, raw } = capture();
+    const out = createLoggerTo(stream).child({ correlation_id: 'corr-8' });
+    withCorrelation('corr-8', () => out.warn('inside a request'));
+    expect(raw().match(/"correlation_id"/g)).toHaveLength(1);
   });
 });
 

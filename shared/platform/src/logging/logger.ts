@@ -32,9 +32,11 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     // every line inside a request or message handler carries its correlation id
-    mixin() {
+    // (unless the line's logger is already bound to one, as fastify's request loggers are)
+    mixin(_object, _level, logger) {
       const correlationId = currentCorrelationId();
-      return correlationId ? { correlation_id: correlationId } : {};
+      if (!correlationId || 'correlation_id' in logger.bindings()) return {};
+      return { correlation_id: correlationId };
     },
     formatters: { level: (label) => ({ level: label }) },
     ...options,
