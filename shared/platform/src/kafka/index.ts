@@ -3,3 +3,4 @@ export * from './headers.js';
 export * from './producer.js';
 export * from './consumer.js';
 export * from './admin.js';
+export * from './dead-letters.js';
