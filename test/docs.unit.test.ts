@@ -39,3 +39,31 @@ describe('the committed OpenAPI document', () => {
     expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
   });
 });
+
+describe('the committed AsyncAPI document', () => {
+  it('matches the message schemas (run `npm run asyncapi` to refresh docs/asyncapi.yaml)', async () => {
+    const { ASYNCAPI_PATH, buildAsyncApiDocument, renderAsyncApi } = await import('../scripts/lib/asyncapi.js');
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(readFileSync(ASYNCAPI_PATH, 'utf8')).toBe(renderAsyncApi(buildAsyncApiDocument(version)));
+  });
+
+  it('is a valid AsyncAPI 3 document with every produced or consumed topic and its dead-letter twin', async () => {
+    const { Parser } = await import('@asyncapi/parser');
+    const { document, diagnostics } = await new Parser().parse(readFileSync('docs/asyncapi.yaml', 'utf8'));
+    const errors = diagnostics.filter((d) => d.severity === 0).map((d) => `${d.path.join('.')}: ${d.message}`);
+    expect(errors).toEqual([]);
+    const addresses = document!.channels().all().map((channel) => channel.address());
+    expect(addresses.sort()).toEqual(
+      [
+        'trackme.client-commands',
+        'trackme.client-commands.dlq',
+        'trackme.client-events',
+        'trackme.client-events.dlq',
+        'trackme.command-replies',
+        'trackme.command-replies.dlq',
+      ].sort(),
+    );
+    const events = document!.channels().all().find((channel) => channel.address() === 'trackme.client-events')!;
+    expect(events.messages().all().map((m) => m.id()).sort()).toEqual(['ClientCreated', 'ClientDeleted', 'ClientStageChanged', 'ClientUpdated']);
+  }, 60_000);
+});

@@ -6,3 +6,4 @@ export * from './commands.js';
 export * from './events.js';
 export * from './client-views.js';
 export * from './stored-client.js';
+export * from './message-catalog.js';
