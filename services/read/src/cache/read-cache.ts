@@ -30,7 +30,8 @@ export interface ClientState {
  * Stores a client state only when its version is newer than the one known, so a redelivered or
  * late event (or a row read from Mongo before a change) never replaces a newer state. A change
  * increments the list generation.
- * KEYS: versions, rows, clients, generation; ARGV: id, version, row JSON ('' = deleted), client JSON
+ * KEYS: versions, rows, clients, generation; ARGV: id, version, row JSON ('' = deleted), client
+ * JSON, generation seed
  */
 const APPLY = `
 local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
@@ -43,6 +44,7 @@ else
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
 end
+redis.call('SET', KEYS[4], ARGV[5], 'NX')
 redis.call('INCR', KEYS[4])
 return 1
 `;
@@ -57,7 +59,17 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 interface Scripts {
-  trackmeReadApply(versions: string, rows: string, clients: string, gen: string, id: string, version: number, row: string, client: string): Promise<number>;
+  trackmeReadApply(
+    versions: string,
+    rows: string,
+    clients: string,
+    gen: string,
+    id: string,
+    version: number,
+    row: string,
+    client: string,
+    seed: number,
+  ): Promise<number>;
   trackmeReadLockHolder(lock: string, token: string, ttlMs: number): Promise<number>;
 }
 
@@ -67,7 +79,7 @@ interface Scripts {
  *   `model:versions` (id → latest version, deleted clients included), `model:rows` (id → the
  *   compact fields lists filter and sort on), `model:clients` (id → client JSON), `model:ready`
  *   (set when a load from Mongo finished; until then lists are read from Mongo);
- * - `lists:gen`, incremented by every change;
+ * - `lists:gen`, incremented by every change (starting from the clock when missing);
  * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<body>`, a rendered page that is a
  *   hit only while its generation is the current one (so one increment invalidates every cached
  *   list, and a page computed from data read before a change is never served after it), and
@@ -118,7 +130,9 @@ export class ReadCache {
   async apply(state: ClientState): Promise<boolean> {
     const { keys } = this;
     const [row, client] = encode(state);
-    return (await this.scripts.trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client)) === 1;
+    return (
+      (await this.scripts.trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client, generationSeed())) === 1
+    );
   }
 
   /** Stores many states in one round trip (loading from Mongo). */
@@ -128,7 +142,7 @@ export class ReadCache {
     const pipeline = this.redis.pipeline();
     for (const state of states) {
       const [row, client] = encode(state);
-      (pipeline as unknown as Scripts).trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client);
+      (pipeline as unknown as Scripts).trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client, generationSeed());
     }
     const failed = ((await pipeline.exec()) ?? []).find(([error]) => error);
     if (failed?.[0]) throw failed[0];
@@ -168,7 +182,7 @@ export class ReadCache {
    * nothing cached: every list is invalidated and the model must be loaded again.
    */
   async markStale(): Promise<void> {
-    await this.redis.pipeline().del(this.keys.ready).incr(this.keys.generation).exec().then(results);
+    await this.redis.pipeline().del(this.keys.ready).set(this.keys.generation, generationSeed(), 'NX').incr(this.keys.generation).exec().then(results);
   }
 
   /** A lock for loading the model, so one replica loads it; returns the token that holds it. */
@@ -184,6 +198,15 @@ export class ReadCache {
   async unlock(token: string): Promise<void> {
     await this.scripts.trackmeReadLockHolder(this.keys.lock, token, 0);
   }
+}
+
+/**
+ * Where a missing generation counter starts: the time in µs-like units. After Redis lost its data
+ * the counter starts again above every value it had before (it would need 1,000 changes per ms
+ * to catch up), so a generation remembered by a process never names two different states.
+ */
+function generationSeed(): number {
+  return Date.now() * 1000;
 }
 
 function encode(state: ClientState): [string, string] {

@@ -3,7 +3,7 @@ import { LIST_QUERY_FIELDS, type Client, type ListClientsQuery } from '@trackme/
 import { NotFoundError, type Logger } from '@trackme/platform';
 import type { CachedPage, ReadCache } from '../cache/read-cache.js';
 import type { ClientSource, ListResult } from './client-source.js';
-import { selectRows } from './filter-row.js';
+import { selectRows, type FilterRow } from './filter-row.js';
 import { renderClient, type HighlightPolicy } from './highlights.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
@@ -44,6 +44,7 @@ export class ClientReads {
   private readonly errors: Counter<'operation'>;
   private readonly sourceDuration: Histogram<'source' | 'resource'>;
   private cacheFailing = false;
+  private rows: { generation: string; rows: FilterRow[] } | undefined;
 
   constructor(deps: ClientReadsDeps) {
     this.source = deps.source;
@@ -75,7 +76,7 @@ export class ClientReads {
   }
 
   async list(query: ListClientsQuery, bypass: boolean): Promise<ReadAnswer> {
-    if (bypass) return this.answered('list', 'bypass', (await this.renderList(query, false)).body);
+    if (bypass) return this.answered('list', 'bypass', (await this.renderList(query, undefined)).body);
     const key = queryKey(query, this.policy);
     const lookup = await this.fromCache('get_list', 'list', () => this.cache.getList(key));
     if (lookup?.page && this.clock() < lookup.page.validUntil) return this.answered('list', 'hit', lookup.page.body);
@@ -83,7 +84,7 @@ export class ClientReads {
     const flightKey = `${lookup?.generation ?? '-'}:${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
-      flight = this.renderList(query, lookup !== null).then(async (page) => {
+      flight = this.renderList(query, lookup?.generation).then(async (page) => {
         if (lookup) await this.fromCache('put_list', 'list', () => this.cache.putList(key, lookup.generation, page));
         return page;
       });
@@ -116,9 +117,9 @@ export class ClientReads {
   }
 
   /** A page computed from the client model in Redis when it is loaded, otherwise from Mongo. */
-  private async renderList(query: ListClientsQuery, useCache: boolean): Promise<CachedPage> {
+  private async renderList(query: ListClientsQuery, generation: string | undefined): Promise<CachedPage> {
     const now = this.clock();
-    const result = (useCache ? await this.fromModel(query, now) : null) ?? (await this.fromMongo(query, now));
+    const result = (generation === undefined ? null : await this.fromModel(query, now, generation)) ?? (await this.fromMongo(query, now));
     let validUntil = result.membershipValidUntil;
     const data = result.clients.map((client) => {
       const rendered = renderClient(client, now, this.policy);
@@ -128,14 +129,27 @@ export class ClientReads {
     return { body: JSON.stringify({ data, meta: { total: result.total, limit: query.limit, offset: query.offset } }), validUntil };
   }
 
-  private async fromModel(query: ListClientsQuery, now: number): Promise<ListResult | null> {
-    const rows = await this.fromCache('model_rows', 'list', () => this.cache.rows());
+  private async fromModel(query: ListClientsQuery, now: number, generation: string): Promise<ListResult | null> {
+    const rows = await this.rowsOf(generation);
     if (!rows) return null;
     const selection = selectRows(rows, query, now, this.policy);
     const clients = await this.fromCache('model_clients', 'list', () => this.cache.clients(selection.page.map((row) => row.id)));
     if (!clients) return null;
     // a client deleted between the two reads is left out; the change invalidated this page anyway
     return { clients: clients.filter((client) => client !== null), total: selection.total, membershipValidUntil: selection.membershipValidUntil };
+  }
+
+  /**
+   * The model's rows as of a generation. Every change increments the generation, so rows read in
+   * one generation serve every page missed in it (read at most once per change, not per page).
+   */
+  private async rowsOf(generation: string): Promise<FilterRow[] | null> {
+    if (this.rows?.generation === generation) return this.rows.rows;
+    const rows = await this.fromCache('model_rows', 'list', () => this.cache.rows());
+    // rows read after a newer change are newer still; keeping them under the older generation
+    // would only make them be read again
+    if (rows) this.rows = { generation, rows };
+    return rows;
   }
 
   private async fromMongo(query: ListClientsQuery, now: number): Promise<ListResult> {

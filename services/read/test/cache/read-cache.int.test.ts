@@ -94,6 +94,17 @@ describe('ReadCache lists', () => {
     expect((await cache.getList('q')).page).toBeNull();
   });
 
+  it('starts a missing generation counter from the clock, so it never repeats after Redis lost its data', async () => {
+    freshCache();
+    const before = Date.now() * 1000;
+    await cache.apply({ id: 'c1', version: 1, client: snapshot('c1', 1) });
+    const first = Number((await cache.getList('q')).generation);
+    expect(first).toBeGreaterThan(before);
+    await redis.client.del(cache.keys.generation);
+    await cache.markStale();
+    expect(Number((await cache.getList('q')).generation)).toBeGreaterThan(first);
+  });
+
   it('never serves a page computed before a change, even when it is stored after it', async () => {
     freshCache();
     const { generation } = await cache.getList('q');

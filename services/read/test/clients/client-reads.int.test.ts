@@ -27,7 +27,16 @@ let redis: RedisConnection;
 let source: CountingSource;
 let registry: Registry;
 let reads: ClientReads;
-let cache: ReadCache;
+let cache: CountingCache;
+
+/** The real cache, counting how often the model's rows are read. */
+class CountingCache extends ReadCache {
+  rowReads = 0;
+  override async rows() {
+    this.rowReads += 1;
+    return super.rows();
+  }
+}
 
 const alice: Client = {
   id: 'alice',
@@ -62,7 +71,7 @@ beforeAll(async () => {
   await waitFor(() => redis.ping(), { what: 'private redis' });
   registry = new Registry();
   source = new CountingSource(mongo.db, policy);
-  cache = new ReadCache(redis.client, `trackme:test:${uniqueId()}:`, 60);
+  cache = new CountingCache(redis.client, `trackme:test:${uniqueId()}:`, 60);
   reads = new ClientReads({ source, cache, policy, registry, logger: createLogger('read-test', 'silent'), clock: () => now });
 });
 
@@ -71,6 +80,8 @@ afterAll(async () => {
   await privateRedis.stop();
   await mongo.close();
 });
+
+const readsOf = (limit: number) => reads.list({ ...query, limit }, false);
 
 describe('ClientReads', () => {
   it('answers a list from Mongo first, then from the cache with the same body', async () => {
@@ -114,6 +125,21 @@ describe('ClientReads', () => {
     expect(page.cache).toBe('miss');
     expect(JSON.parse(page.body)).toMatchObject({ data: [{ id: 'alice' }], meta: { total: 1, limit: 3 } });
     expect(source.listCalls).toBe(calls);
+  });
+
+  it('reads the model rows once per change, however many different pages miss in between', async () => {
+    const renamed = async (name: string, version: number) => {
+      expect(await cache.apply({ id: 'alice', version, client: { ...alice, name, version } })).toBe(true);
+      const before = cache.rowReads;
+      for (const limit of [11, 12, 13]) {
+        const page = await readsOf(limit);
+        expect(page.cache).toBe('miss');
+        expect(JSON.parse(page.body).data[0].name).toBe(name);
+      }
+      expect(cache.rowReads).toBe(before + 1);
+    };
+    await renamed('Alice B', 2);
+    await renamed('Alice C', 3);
   });
 
   it('reads a client the cache does not know from Mongo once, then from the cache; 404 for an unknown one', async () => {
