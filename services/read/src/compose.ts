@@ -35,7 +35,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   lifecycle.onStop('redis', () => redis.close());
   const cache = new ReadCache(redis.client, config.CACHE_KEY_PREFIX, config.CACHE_TTL_SECONDS);
   const source = new ClientSource(mongo.db, policy, new Bulkhead(config.READ_THROUGH_CONCURRENCY, config.READ_THROUGH_QUEUE, 'list reads from the database'));
-  const loader = new ModelLoader(cache, source, logger);
+  const loader = new ModelLoader(cache, source, logger, { reloadEveryMs: config.CACHE_RELOAD_MINUTES * 60_000 });
   lifecycle.onStop('cache loader', () => loader.stop());
   resyncAfterOutages(redis.client, cache, loader, logger);
 

@@ -19,6 +19,12 @@ export const ReadConfigSchema = Type.Object({
     maximum: 86_400,
     description: 'Backstop expiry of cached lists and clients (events invalidate them first)',
   }),
+  CACHE_RELOAD_MINUTES: Type.Integer({
+    default: 60,
+    minimum: 0,
+    maximum: 10_080,
+    description: 'How often the client model in Redis is copied again from Mongo, the backstop for missed events (0: never)',
+  }),
   READ_THROUGH_CONCURRENCY: Type.Integer({
     default: 2,
     minimum: 1,

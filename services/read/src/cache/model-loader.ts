@@ -7,13 +7,17 @@ export interface ModelLoaderOptions {
   checkEveryMs?: number;
   batchSize?: number;
   lockTtlMs?: number;
+  /** a loaded model is copied again this often, correcting anything an event could not (0: never) */
+  reloadEveryMs?: number;
 }
 
 /**
  * Keeps the client model in Redis loaded: whenever it is not (first start, Redis restarted or
  * lost its data), one replica (Redis lock) copies every client from Mongo, batch by batch, while
  * change events keep applying. Versions make the order irrelevant, so the model is complete and
- * current once the copy ends; only then are lists answered from it.
+ * current once the copy ends; only then are lists answered from it. A periodic reload is the
+ * model's backstop (as the TTL is for pages): if events ever stopped reaching it, it is at most
+ * that old.
  */
 export class ModelLoader {
   private timer: NodeJS.Timeout | undefined;
@@ -21,6 +25,7 @@ export class ModelLoader {
   private readonly checkEveryMs: number;
   private readonly batchSize: number;
   private readonly lockTtlMs: number;
+  private readonly reloadEveryMs: number;
 
   constructor(
     private readonly cache: ReadCache,
@@ -31,6 +36,7 @@ export class ModelLoader {
     this.checkEveryMs = options.checkEveryMs ?? 5_000;
     this.batchSize = options.batchSize ?? 500;
     this.lockTtlMs = options.lockTtlMs ?? 30_000;
+    this.reloadEveryMs = options.reloadEveryMs ?? 0;
   }
 
   start(): void {
@@ -55,10 +61,13 @@ export class ModelLoader {
   }
 
   private async loadIfNeeded(): Promise<void> {
-    if (await this.cache.isReady()) return;
+    const loadedAt = await this.cache.loadedAt();
+    if (loadedAt !== null && (this.reloadEveryMs === 0 || Date.now() - loadedAt < this.reloadEveryMs)) return;
     const token = await this.cache.lock(this.lockTtlMs);
     if (!token) return;
     try {
+      // a model being reloaded stays in use: the copy only ever applies newer versions
+      const startedAt = Date.now();
       const started = performance.now();
       let count = 0;
       for await (const batch of this.source.scan(this.batchSize)) {
@@ -66,8 +75,8 @@ export class ModelLoader {
         await this.cache.applyMany(batch);
         count += batch.length;
       }
-      await this.cache.markReady();
-      this.logger.info({ clients: count, ms: Math.round(performance.now() - started) }, 'client cache loaded from Mongo');
+      await this.cache.markReady(startedAt);
+      this.logger.info({ clients: count, ms: Math.round(performance.now() - started), reload: loadedAt !== null }, 'client cache loaded from Mongo');
     } finally {
       await this.cache.unlock(token).catch(() => undefined);
     }

@@ -78,7 +78,7 @@ interface Scripts {
  * - the client model, complete once loaded from Mongo and kept current by change events:
  *   `model:versions` (id → latest version, deleted clients included), `model:rows` (id → the
  *   compact fields lists filter and sort on), `model:clients` (id → client JSON), `model:ready`
- *   (set when a load from Mongo finished; until then lists are read from Mongo);
+ *   (when the last complete load from Mongo started; until the first one lists are read from Mongo);
  * - `lists:gen`, incremented by every change (starting from the clock when missing);
  * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<body>`, a rendered page that is a
  *   hit only while its generation is the current one (so one increment invalidates every cached
@@ -158,7 +158,7 @@ export class ReadCache {
   /** Every client's filter row, or null while the model is not loaded (then lists come from Mongo). */
   async rows(): Promise<FilterRow[] | null> {
     const [ready, rows] = await this.redis.pipeline().get(this.keys.ready).hgetall(this.keys.rows).exec().then(results);
-    if (ready !== '1') return null;
+    if (ready === null) return null;
     return Object.values(rows as Record<string, string>).map((row) => JSON.parse(row) as FilterRow);
   }
 
@@ -170,11 +170,18 @@ export class ReadCache {
   }
 
   async isReady(): Promise<boolean> {
-    return (await this.redis.get(this.keys.ready)) === '1';
+    return (await this.loadedAt()) !== null;
   }
 
-  markReady(): Promise<unknown> {
-    return this.redis.set(this.keys.ready, '1');
+  /** When the last complete load from Mongo started (ms), or null while the model is not loaded. */
+  async loadedAt(): Promise<number | null> {
+    const value = await this.redis.get(this.keys.ready);
+    return value === null ? null : Number(value);
+  }
+
+  /** The model is complete: every client read from Mongo since `startedAt` is in it. */
+  markReady(startedAt = Date.now()): Promise<unknown> {
+    return this.redis.set(this.keys.ready, String(startedAt));
   }
 
   /**

@@ -53,6 +53,23 @@ describe('ModelLoader', () => {
     expect(await cache.isReady()).toBe(true);
   });
 
+  it('copies a loaded model again once it is older than the reload interval, correcting what no event brought', async () => {
+    const cache = new ReadCache(redis.client, `trackme:test:${uniqueId()}:`, 60);
+    await new ModelLoader(cache, source, logger).ensureLoaded();
+    const firstLoad = await cache.loadedAt();
+    // a change reached Mongo but its event never reached this cache
+    await mongo.db.collection<StoredClient>('clients').updateOne({ _id: 'c5' }, { $set: { name: 'Missed', version: 9 } });
+
+    await new ModelLoader(cache, source, logger, { reloadEveryMs: 3_600_000 }).ensureLoaded();
+    expect(await cache.get('c5')).toMatchObject({ client: { name: 'Client c5' } });
+    expect(await cache.loadedAt()).toBe(firstLoad);
+
+    await cache.markReady(Date.now() - 3_600_001);
+    await new ModelLoader(cache, source, logger, { reloadEveryMs: 3_600_000 }).ensureLoaded();
+    expect(await cache.get('c5')).toMatchObject({ client: { name: 'Missed', version: 9 } });
+    expect(await cache.loadedAt()).toBeGreaterThan(firstLoad!);
+  });
+
   it('loads again after the model was marked stale', async () => {
     const cache = new ReadCache(redis.client, `trackme:test:${uniqueId()}:`, 60);
     const loader = new ModelLoader(cache, source, logger, { checkEveryMs: 50 });
