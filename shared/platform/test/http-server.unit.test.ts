@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { createHttpServer, createLogger, DependencyUnavailableError, NotFoundError } from '../src/index.js';
+import { createHttpServer, createLogger, DependencyUnavailableError, MAX_URL_LENGTH, NotFoundError } from '../src/index.js';
 
 function server() {
   const app = createHttpServer({ logger: createLogger('test', 'silent'), registry: new Registry(), readiness: {} });
@@ -27,5 +27,15 @@ describe('createHttpServer errors', () => {
     const answer = await server().inject({ url: '/missing' });
     expect(answer.statusCode).toBe(404);
     expect(answer.headers['retry-after']).toBeUndefined();
+  });
+});
+
+describe('createHttpServer limits', () => {
+  it('refuses a URL longer than the limit with 414 problem+json before routing', async () => {
+    const answer = await server().inject({ url: `/missing?q=${'x'.repeat(MAX_URL_LENGTH)}` });
+    expect(answer.statusCode).toBe(414);
+    expect(answer.headers['content-type']).toContain('application/problem+json');
+    expect(answer.json()).toMatchObject({ status: 414, code: 'uri_too_long' });
+    expect((await server().inject({ url: `/missing?q=${'x'.repeat(100)}` })).statusCode).toBe(404);
   });
 });

@@ -26,6 +26,14 @@ describe('logger', () => {
     expect(line).toMatchObject({ password: '[redacted]', req: { headers: { authorization: '[redacted]' } } });
   });
 
+  it('masks emails wherever they appear, keeping enough to tell two apart', () => {
+    const { stream, lines } = capture();
+    createLoggerTo(stream).info({ email: 'john.doe@example.com', client: { email: 'Ann@Example.org' }, command: { fields: { email: 'x' } } }, 'x');
+    const [line] = lines();
+    expect(line).toMatchObject({ email: 'j***@example.com', client: { email: 'A***@Example.org' }, command: { fields: { email: '[masked]' } } });
+    expect(JSON.stringify(line)).not.toMatch(/john\.doe|Ann@/);
+  });
+
   it('puts the correlation id on every line written inside a request or message', () => {
     const { stream, lines } = capture();
     const out = createLoggerTo(stream);

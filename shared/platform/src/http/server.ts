@@ -21,6 +21,8 @@ export interface HttpServerOptions {
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const READINESS_TIMEOUT_MS = 1_500;
+/** No route of trackme needs more; a longer URL is refused before any parsing or validation. */
+export const MAX_URL_LENGTH = 4_096;
 
 /** What a 503 answer suggests as the wait before a retry. */
 const RETRY_AFTER_SECONDS = 1;
@@ -48,6 +50,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     enterCorrelation(request.id);
     reply.header(Headers.correlationId, request.id);
+    if (request.url.length > MAX_URL_LENGTH) {
+      return sendProblem(request, reply, problem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`));
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {

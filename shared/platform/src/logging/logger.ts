@@ -20,6 +20,19 @@ export const REDACTED_PATHS = [
   'config.JWT_SECRET',
 ];
 
+/** Paths whose values are personal data: logged masked, enough to tell two apart. */
+export const MASKED_PATHS = ['email', '*.email', '*.*.email'];
+
+/** `john.doe@example.com` → `j***@example.com`; anything else that is not an email → `[masked]`. */
+export function maskEmail(value: unknown): string {
+  if (typeof value !== 'string') return '[masked]';
+  const at = value.lastIndexOf('@');
+  if (at < 1) return '[masked]';
+  return `${value[0]}***${value.slice(at)}`;
+}
+
+const MASKED = new Set(MASKED_PATHS);
+
 export function createLogger(
   service: string,
   level: string = 'info',
@@ -30,7 +43,10 @@ export function createLogger(
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: {
+      paths: [...REDACTED_PATHS, ...MASKED_PATHS],
+      censor: (value, path) => (MASKED.has(censoredPath(path)) ? maskEmail(value) : '[redacted]'),
+    },
     // every line inside a request or message handler carries its correlation id
     // (unless the line's logger is already bound to one, as fastify's request loggers are)
     mixin(_object, _level, logger) {
@@ -42,4 +58,10 @@ export function createLogger(
     ...options,
   };
   return destination ? pino(settings, destination) : pino(settings);
+}
+
+/** The redaction pattern a concrete path matched (pino hands over the concrete path). */
+function censoredPath(path: string[]): string {
+  if (path.length === 1) return path[0]!;
+  return `${'*.'.repeat(path.length - 1)}${path[path.length - 1]}`;
 }
