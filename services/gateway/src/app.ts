@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,8 +16,14 @@ import { stageRoutes } from './stages/routes.js';
 export const API_TITLE = 'trackme API';
 export const API_VERSION = '1.0.0';
 
+interface SwaggerCsp {
+  swaggerCSP: { script: string[]; style: string[] };
+}
+
 export interface GatewayDeps {
   basePath: string;
+  /** origins allowed to call the API from a browser (CORS); empty: none */
+  corsOrigins: string[];
   process: StageProcess;
   write: WriteContext;
   operations: OperationStore;
@@ -54,6 +62,19 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   const { basePath } = deps;
   await app.register(swagger, openApiOptions(basePath));
   await app.register(swaggerUi, { routePrefix: `${basePath}/swagger` });
+  // security headers on every answer; the CSP lets only the Swagger UI's own scripts and styles run
+  await app.register(helmet, (instance) => ({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        scriptSrc: ["'self'", ...(instance as unknown as SwaggerCsp).swaggerCSP.script],
+        styleSrc: ["'self'", ...(instance as unknown as SwaggerCsp).swaggerCSP.style],
+      },
+    },
+  }));
+  // browsers may call the API only from the configured origins (none by default)
+  await app.register(cors, { origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, exposedHeaders: ['location', 'x-cache', 'x-correlation-id', 'retry-after'] });
   // the older service served its UI here; keep old bookmarks working
   app.get('/swagger/index.html', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
   app.get('/swagger', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));

@@ -58,6 +58,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   });
   await registerGatewayApp(app, {
     basePath: config.BASE_PATH,
+    corsOrigins: config.CORS_ORIGINS.split(',').filter(Boolean),
     process,
     operations,
     read,

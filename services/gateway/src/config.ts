@@ -18,6 +18,11 @@ export const GatewayConfigSchema = Type.Object({
     description: 'How long a write waits for its reply before answering 202 with an operation',
   }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, maximum: 720, description: 'How long Idempotency-Key outcomes are kept' }),
+  CORS_ORIGINS: Type.String({
+    default: '',
+    pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(,https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*)?$',
+    description: 'Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser; empty: none',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body' }),
 });
 

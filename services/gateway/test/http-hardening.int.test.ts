@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, runInProcess, type InProcessService } from '@trackme/testkit';
+import { composeGateway } from '../src/compose.js';
+import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
+
+let gateway: InProcessService<GatewayConfig>;
+const ALLOWED = 'https://app.example.com';
+
+beforeAll(async () => {
+  const env = await isolatedEnv();
+  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, CORS_ORIGINS: `${ALLOWED},http://localhost:3000` });
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+describe('gateway HTTP hardening', () => {
+  it('sends security headers on API answers', async () => {
+    const answer = await gateway.app.inject({ url: '/api/v1/stages' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'strict-transport-security': expect.stringContaining('max-age='),
+      'content-security-policy': expect.stringContaining("default-src 'self'"),
+    });
+    expect(answer.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('still serves the Swagger UI under its content security policy', async () => {
+    const page = await gateway.app.inject({ url: '/api/v1/swagger/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain('script-src');
+  });
+
+  it('lets only the configured origins call the API from a browser', async () => {
+    const allowed = await gateway.app.inject({ url: '/api/v1/stages', headers: { origin: ALLOWED } });
+    expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED);
+    const other = await gateway.app.inject({ url: '/api/v1/stages', headers: { origin: 'https://evil.example.net' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+
+    const preflight = await gateway.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/clients',
+      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(ALLOWED);
+    expect(String(preflight.headers['access-control-allow-methods'])).toContain('POST');
+  });
+
+  it('refuses a malformed CORS_ORIGINS at start, naming the variable', async () => {
+    const env = await isolatedEnv();
+    await expect(runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, CORS_ORIGINS: '*' })).rejects.toThrow('did not start');
+  });
+});
