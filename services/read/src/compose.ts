@@ -37,7 +37,6 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const source = new ClientSource(mongo.db, policy, new Bulkhead(config.READ_THROUGH_CONCURRENCY, config.READ_THROUGH_QUEUE, 'list reads from the database'));
   const loader = new ModelLoader(cache, source, logger, { reloadEveryMs: config.CACHE_RELOAD_MINUTES * 60_000 });
   lifecycle.onStop('cache loader', () => loader.stop());
-  resyncAfterOutages(redis.client, cache, loader, logger);
 
   const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
   // only dead-letter records are produced here
@@ -69,6 +68,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   );
 
   const reads = new ClientReads({ source, cache, policy, logger, registry });
+  resyncAfterOutages(redis.client, cache, loader, reads, logger);
   const app = createHttpServer({
     logger,
     registry,
@@ -84,9 +84,12 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
  * Redis may come back from an outage without the invalidations it missed (or restored from an
  * older snapshot): once it answers again, everything cached before is discarded.
  */
-function resyncAfterOutages(client: Redis, cache: ReadCache, loader: ModelLoader, logger: Logger): void {
+function resyncAfterOutages(client: Redis, cache: ReadCache, loader: ModelLoader, reads: ClientReads, logger: Logger): void {
   let lost = false;
-  client.on('close', () => (lost = true));
+  client.on('close', () => {
+    lost = true;
+    reads.forgetRows();
+  });
   client.on('ready', () => {
     if (!lost) return;
     lost = false;

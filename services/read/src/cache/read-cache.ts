@@ -208,9 +208,10 @@ export class ReadCache {
 }
 
 /**
- * Where a missing generation counter starts: the time in µs-like units. After Redis lost its data
- * the counter starts again above every value it had before (it would need 1,000 changes per ms
- * to catch up), so a generation remembered by a process never names two different states.
+ * Where a missing generation counter starts: the clock in ms × 1000. After Redis lost its data the
+ * counter starts again above every value it had before, unless it had counted more than 1,000
+ * changes per ms since it was first seeded, so a generation remembered by a process does not name
+ * two different states. (Processes also forget their rows when the connection to Redis drops.)
  */
 function generationSeed(): number {
   return Date.now() * 1000;

@@ -139,6 +139,11 @@ export class ClientReads {
     return { clients: clients.filter((client) => client !== null), total: selection.total, membershipValidUntil: selection.membershipValidUntil };
   }
 
+  /** Drops the rows kept in this process (Redis may come back without the data they came from). */
+  forgetRows(): void {
+    this.rows = undefined;
+  }
+
   /**
    * The model's rows as of a generation. Every change increments the generation, so rows read in
    * one generation serve every page missed in it (read at most once per change, not per page).
