@@ -13,7 +13,7 @@ beforeAll(async () => {
   env = await isolatedEnv();
   read = await spawnService('read', { ...env });
   started.push(read);
-  clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+  clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'info' });
   started.push(clients);
   gateway = await spawnService('gateway', { ...env, READ_URL: read.url, WRITE_TIMEOUT_MS: '4000', BODY_LIMIT_BYTES: '4096' });
   started.push(gateway);
@@ -120,7 +120,8 @@ describe('PUT /clients/{id}/stage', () => {
 describe('PATCH, DELETE and the timeline', () => {
   it('changes only the given fields, deletes, and shows each step in the history', async () => {
     const client = await create();
-    const patched = await http('PATCH', `${api}/clients/${client.id}`, { app: 'installed', channel: null });
+    const correlation = `corr-${randomUUID()}`;
+    const patched = await http('PATCH', `${api}/clients/${client.id}`, { app: 'installed', channel: null }, { 'x-correlation-id': correlation });
     expect(patched.status).toBe(200);
     expect(patched.body.data).toMatchObject({ app: 'installed', channel: null, source: 'website', version: 2 });
     expectProblem(await http('PATCH', `${api}/clients/${client.id}`, { stage: 'next' }), 400, 'validation_failed', 'stage');
@@ -135,6 +136,19 @@ describe('PATCH, DELETE and the timeline', () => {
     expect(history.body.data[1].changes).toEqual({ app: { from: 'not_installed', to: 'installed' }, channel: { from: 'organic', to: null } });
     expect(history.body.data[3]).toMatchObject({ from: 'product_selection', to: 'registration', rollback: true });
     expect(history.body.data[0].actor.subject).toBe('anonymous');
+    expect(history.body.data[1].correlation_id).toBe(correlation);
+
+    // the audit trail: one log line per change with who, through which request and command
+    const audit = await waitFor(() =>
+      clients
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"client changed"'))
+        .map((line) => JSON.parse(line) as { audit: Record<string, unknown> })
+        .find((line) => line.audit['correlation_id'] === correlation),
+    );
+    expect(audit.audit).toMatchObject({ type: 'ClientUpdated', client_id: client.id, version: 2, command_id: history.body.data[1].command_id });
+    expect(audit.audit['actor']).toMatchObject({ subject: 'anonymous', ip: expect.any(String) });
     expectProblem(await http('GET', `${api}/clients/${randomUUID()}/history`), 404, 'not_found');
   });
 
@@ -191,7 +205,7 @@ describe('when the clients service is down', () => {
     const pending = await http('GET', `${gateway.url}${location}`);
     expect(pending.body.data).toMatchObject({ status: 'pending' });
 
-    clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+    clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000', LOG_LEVEL: 'info' });
     started.push(clients);
     await waitUntilReady(clients);
     const done = await waitFor(

@@ -9,6 +9,8 @@ export interface HistoryEntry {
   type: string;
   version: number;
   command_id: string;
+  /** the request that caused the change */
+  correlation_id?: string;
   actor: unknown;
   at: Date;
   from?: string;

@@ -92,6 +92,7 @@ export function createCommandHandler({ repository, producer, process, logger, cl
       })),
     );
     await repository.clearPending(doc._id);
+    for (const event of doc.pending_events) logger.info({ audit: auditOf(event) }, 'client changed');
   }
 
   /** The stored outcome of a command this client already handled, after finishing its relay. */
@@ -201,9 +202,25 @@ function historyEntry(event: Envelope): HistoryEntry {
     type: event.type,
     version: data.version,
     command_id: data.command_id,
+    correlation_id: event.correlation_id,
     actor: data.actor,
     at: new Date(event.occurred_at),
     ...(data.from !== undefined ? { from: data.from, to: data.to, rollback: data.rollback } : {}),
     ...(data.changes ? { changes: data.changes } : {}),
+  };
+}
+
+/** The audit record of one change: who (subject, role, ip), what, through which request and command. */
+function auditOf(event: Envelope): Record<string, unknown> {
+  const data = event.data as { client_id: string; version: number; command_id: string; actor: unknown };
+  return {
+    event_id: event.id,
+    type: event.type,
+    client_id: data.client_id,
+    version: data.version,
+    command_id: data.command_id,
+    correlation_id: event.correlation_id,
+    actor: data.actor,
+    at: event.occurred_at,
   };
 }

@@ -22,6 +22,7 @@ export const HistoryEntrySchema = Type.Object(
     at: Type.String({ format: 'date-time' }),
     version: Type.Integer(),
     command_id: Type.String(),
+    correlation_id: Type.Optional(Type.String({ description: 'The request that caused the change (its X-Correlation-Id)' })),
     actor: Type.Object({ subject: Type.String(), role: Type.Optional(Type.String()), ip: Type.Optional(Type.String()) }),
     from: Type.Optional(Type.String()),
     to: Type.Optional(Type.String()),
