@@ -6,7 +6,6 @@ import {
   createKafka,
   createMongo,
   createRedis,
-  DependencyUnavailableError,
   isRedisUnavailable,
   MessageConsumer,
   MessageProducer,
@@ -53,7 +52,8 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     // while Redis is down an event waits (lists are then read from Mongo); it is never dropped
-    isTransient: (error) => isRedisUnavailable(error) || error instanceof DependencyUnavailableError,
+    // (a DependencyUnavailableError, e.g. Mongo down for an event without a snapshot, waits too)
+    isTransient: isRedisUnavailable,
   });
   lifecycle.onStop('event consumer', () => events.stop());
   void startInBackground(
