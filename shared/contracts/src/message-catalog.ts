@@ -34,6 +34,10 @@ const EVENT_SUMMARIES: Record<keyof typeof CLIENT_EVENT_SCHEMAS, string> = {
   ClientDeleted: 'A client was deleted; carries its last state',
 };
 
+function messagesOf<T extends string>(schemas: Record<T, TSchema>, summaries: Record<T, string>): MessageSpec[] {
+  return (Object.keys(schemas) as T[]).map((type) => ({ type, data: schemas[type], summary: summaries[type] }));
+}
+
 /**
  * Which messages travel on which topic, who produces and who consumes them: the source of
  * docs/asyncapi.yaml (`npm run asyncapi`). Every message is wrapped in the envelope.
@@ -44,11 +48,7 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
     key: 'client id',
     producers: ['gateway'],
     consumers: ['clients'],
-    messages: Object.entries(COMMAND_SCHEMAS).map(([type, data]) => ({
-      type,
-      data,
-      summary: COMMAND_SUMMARIES[type as keyof typeof COMMAND_SCHEMAS],
-    })),
+    messages: messagesOf(COMMAND_SCHEMAS, COMMAND_SUMMARIES),
   },
   {
     topic: Topics.commandReplies,
@@ -62,10 +62,6 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
     key: 'client id',
     producers: ['clients'],
     consumers: ['read'],
-    messages: Object.entries(CLIENT_EVENT_SCHEMAS).map(([type, data]) => ({
-      type,
-      data,
-      summary: EVENT_SUMMARIES[type as keyof typeof CLIENT_EVENT_SCHEMAS],
-    })),
+    messages: messagesOf(CLIENT_EVENT_SCHEMAS, EVENT_SUMMARIES),
   },
 ];

@@ -144,8 +144,7 @@ export class ReadCache {
       const [row, client] = encode(state);
       (pipeline as unknown as Scripts).trackmeReadApply(keys.versions, keys.rows, keys.clients, keys.generation, state.id, state.version, row, client, generationSeed());
     }
-    const failed = ((await pipeline.exec()) ?? []).find(([error]) => error);
-    if (failed?.[0]) throw failed[0];
+    results(await pipeline.exec());
   }
 
   async get(id: string): Promise<ModelClient> {

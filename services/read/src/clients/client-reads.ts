@@ -103,12 +103,8 @@ export class ClientReads {
     const started = performance.now();
     const state = await this.source.get(id);
     this.sourceDuration.observe({ source: 'mongo', resource: 'client' }, (performance.now() - started) / 1000);
-    const client = state?.kind === 'client' ? state.client : null;
-    if (state && !bypass) {
-      const version = state.kind === 'client' ? state.client.version : state.version;
-      await this.fromCache('put_client', 'client', () => this.cache.apply({ id, version, client }));
-    }
-    return this.answered('client', bypass ? 'bypass' : 'miss', this.renderOne(id, client));
+    if (state && !bypass) await this.fromCache('put_client', 'client', () => this.cache.apply(state));
+    return this.answered('client', bypass ? 'bypass' : 'miss', this.renderOne(id, state?.client ?? null));
   }
 
   private renderOne(id: string, client: Client | null): string {

@@ -13,8 +13,6 @@ export interface ListResult {
   membershipValidUntil: number;
 }
 
-/** A stored client, or the version at which it was deleted. */
-export type StoredState = { kind: 'client'; client: Client } | { kind: 'deleted'; version: number };
 
 /** Only the public fields leave Mongo; the outbox and applied command ids stay there. */
 const PROJECTION = {
@@ -100,11 +98,11 @@ export class ClientSource {
     });
   }
 
-  async get(id: string): Promise<StoredState | null> {
+  /** A stored client's state (a deleted one with `client: null`), or null for an unknown id. */
+  async get(id: string): Promise<ClientState | null> {
     return guard(async () => {
       const doc = await this.clients.findOne({ _id: id }, { projection: PROJECTION });
-      if (!doc) return null;
-      return doc.deleted ? { kind: 'deleted', version: doc.version } : { kind: 'client', client: toClient(doc) };
+      return doc ? stateOf(doc) : null;
     });
   }
 
@@ -114,15 +112,14 @@ export class ClientSource {
     let batch: ClientState[] = [];
     try {
       for await (const doc of cursor) {
-        batch.push({ id: doc._id, version: doc.version, client: doc.deleted ? null : toClient(doc) });
+        batch.push(stateOf(doc));
         if (batch.length === batchSize) {
           yield batch;
           batch = [];
         }
       }
     } catch (error) {
-      if (isMongoUnavailable(error)) throw new DependencyUnavailableError('the client store is unavailable', { cause: (error as Error).message });
-      throw error;
+      throw translated(error);
     } finally {
       await cursor.close();
     }
@@ -147,14 +144,23 @@ export class ClientSource {
 
 const MAX_TIME_EXPIRED = 50;
 
+function stateOf(doc: StoredClient): ClientState {
+  return { id: doc._id, version: doc.version, client: doc.deleted ? null : toClient(doc) };
+}
+
+/** A driver error as callers should see it: an unreachable or too slow store is a 503, not a bug. */
+function translated(error: unknown): unknown {
+  if (isMongoUnavailable(error)) return new DependencyUnavailableError('the client store is unavailable; retry later', { cause: (error as Error).message });
+  if (error instanceof MongoServerError && error.code === MAX_TIME_EXPIRED) {
+    return new DependencyUnavailableError('the client store is too slow to answer now; retry later');
+  }
+  return error;
+}
+
 async function guard<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    if (isMongoUnavailable(error)) throw new DependencyUnavailableError('the client store is unavailable; retry later', { cause: (error as Error).message });
-    if (error instanceof MongoServerError && error.code === MAX_TIME_EXPIRED) {
-      throw new DependencyUnavailableError('the client store is too slow to answer now; retry later');
-    }
-    throw error;
+    throw translated(error);
   }
 }

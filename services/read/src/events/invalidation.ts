@@ -46,8 +46,6 @@ export function createInvalidationHandler(cache: ReadCache, source: ClientSource
       return;
     }
     const stored = await source.get(facts.clientId);
-    if (!stored) return;
-    const version = stored.kind === 'client' ? stored.client.version : stored.version;
-    await cache.apply({ id: facts.clientId, version, client: stored.kind === 'client' ? stored.client : null });
+    if (stored) await cache.apply(stored);
   };
 }

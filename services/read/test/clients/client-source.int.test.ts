@@ -147,8 +147,8 @@ describe('ClientSource.scan', () => {
 
 describe('ClientSource.get', () => {
   it('finds a client, reports a deleted one with its version, and nothing for an unknown id', async () => {
-    expect(await source.get(fixtures.plain.id)).toEqual({ kind: 'client', client: fixtures.plain });
-    expect(await source.get(deleted.id)).toEqual({ kind: 'deleted', version: 1 });
+    expect(await source.get(fixtures.plain.id)).toEqual({ id: fixtures.plain.id, version: 1, client: fixtures.plain });
+    expect(await source.get(deleted.id)).toEqual({ id: deleted.id, version: 1, client: null });
     expect(await source.get('nobody')).toBeNull();
   });
 });
