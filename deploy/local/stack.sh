@@ -29,7 +29,7 @@ esac
 state="$root/.local/stack/$profile"
 kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
 # bump the build tag whenever the build steps below change, so cached binaries are rebuilt
-FERRETDB_BUILD=$FERRETDB_VERSION-idindex1
+FERRETDB_BUILD=$FERRETDB_VERSION-idindex1-updateconns1
 ferretdb_bin="$cache/ferretdb-$FERRETDB_BUILD/ferretdb"
 
 log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
@@ -75,18 +75,26 @@ go 1.22
 require github.com/FerretDB/FerretDB $FERRETDB_VERSION
 EOF
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' >"$work/tools.go"
-  # The module is vendored, then two things are fixed before building:
+  # The module is vendored, then three things are fixed before building:
   # 1. the module ships without its generated build/version/version.txt (FerretDB's release
   #    tooling writes it) and the binary refuses to start without it;
   # 2. SQLite queries filter _id with the expression  _ferretdb_sjson->'$._id'  while the _id
   #    index is built on  _ferretdb_sjson->"_id" , so SQLite never uses that index and every
   #    lookup by _id scans the table (33 ms at 10,000 documents instead of 1 ms). The patch
   #    makes the query use the index's own expression; results are unchanged.
+  # 3. an update command keeps every statement's query iterator (each holds one of SQLite's 100
+  #    pooled connections) open until the whole command ends, so one command of about 90
+  #    statements, or a few concurrent ones of 50, wait forever for a connection and wedge the
+  #    server. The patch closes each statement's iterator as soon as that statement is done.
   local meta=vendor/github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata/metadata.go
+  local update=vendor/github.com/FerretDB/FerretDB/internal/handler/msg_update.go
   (cd "$work" && go mod tidy >"$work/go.log" 2>&1 && go mod vendor >>"$work/go.log" 2>&1 &&
     echo "$FERRETDB_VERSION" >vendor/github.com/FerretDB/FerretDB/build/version/version.txt &&
     sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$meta" &&
     grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$meta" &&
+    sed -i -e '/^\t\tdefer closer.Close()$/d' \
+      -e 's|^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)$|&\n\t\tcloser.Close()|' "$update" &&
+    ! grep -q 'defer closer.Close()' "$update" && grep -qP '^\t\tcloser\.Close\(\)$' "$update" &&
     go build -mod=vendor -trimpath -o "$ferretdb_bin.tmp" github.com/FerretDB/FerretDB/cmd/ferretdb >>"$work/go.log" 2>&1) ||
     { tail -30 "$work/go.log" >&2; log "FerretDB build failed"; exit 1; }
   mv "$ferretdb_bin.tmp" "$ferretdb_bin"
