@@ -12,6 +12,7 @@ import {
   parseBrokers,
   PoisonMessageError,
   withCorrelation,
+  type BatchHandler,
   type InboundMessage,
   type MessageHandler,
 } from '../src/index.js';
@@ -41,6 +42,13 @@ async function setup(partitions = 3) {
   await producer.connect();
   cleanups.push(() => producer.disconnect());
   return { prefix, producer };
+}
+
+async function consumeBatches(prefix: string, producer: MessageProducer, batchHandler: BatchHandler) {
+  const consumer = new MessageConsumer(kafka, { groupId: 'orders-batcher', topics: [ORDERS], batchHandler, producer, logger, topicPrefix: prefix, retryBackoffMs: 20, maxBatchSize: 50 });
+  await consumer.start();
+  cleanups.push(() => consumer.stop());
+  return consumer;
 }
 
 async function consume(
@@ -196,6 +204,50 @@ describe('Kafka wrapper against the real broker', () => {
     const secondBatchMembers = new Set([...seenBy].filter(([n]) => n >= 20).map(([, member]) => member));
     expect(secondBatchMembers).toEqual(new Set(['a', 'b']));
   }, 60_000);
+
+  describe('batch handlers', () => {
+    it('get runs of at most maxBatchSize messages in partition order, and dead-letter what they return', async () => {
+      const { prefix, producer } = await setup(1);
+      const runs: number[][] = [];
+      await consumeBatches(prefix, producer, async (messages) => {
+        runs.push(orderIds(messages));
+        return messages.filter((m) => orderIds([m])[0]! % 40 === 0).map((message) => ({ message, reason: 'not_wanted', errors: ['multiple of 40'] }));
+      });
+      const dead: InboundMessage[] = [];
+      await consume(prefix, producer, async (m) => void dead.push(m), 'dlq-reader', `${ORDERS}.dlq`);
+      await producer.send(ORDERS, Array.from({ length: 120 }, (_, n) => ({ key: 'k', value: JSON.stringify({ data: { n: n + 1 } }) })));
+
+      await waitFor(() => runs.flat().length === 120 && dead.length === 3, { what: '120 messages and 3 dead letters' });
+      expect(runs.flat()).toEqual(Array.from({ length: 120 }, (_, n) => n + 1));
+      expect(Math.max(...runs.map((r) => r.length))).toBeLessThanOrEqual(50);
+      expect(orderIds(dead)).toEqual([40, 80, 120]);
+      expect(dead.map((d) => d.headers[Headers.dlqReason])).toEqual(['not_wanted', 'not_wanted', 'not_wanted']);
+    });
+
+    it('retry a run whose dependency was down, and split a failing run so only the bad message is dead-lettered', async () => {
+      const { prefix, producer } = await setup(1);
+      let down = 2;
+      const applied = new Set<number>();
+      await consumeBatches(prefix, producer, async (messages) => {
+        if (down > 0) {
+          down -= 1;
+          throw new DependencyUnavailableError('database restarting');
+        }
+        const ids = orderIds(messages);
+        if (ids.includes(3)) throw new Error('order 3 breaks the handler');
+        for (const id of ids) applied.add(id);
+        return [];
+      });
+      const dead: InboundMessage[] = [];
+      await consume(prefix, producer, async (m) => void dead.push(m), 'dlq-reader', `${ORDERS}.dlq`);
+      await producer.send(ORDERS, Array.from({ length: 5 }, (_, n) => ({ key: 'k', value: JSON.stringify({ data: { n: n + 1 } }) })));
+
+      await waitFor(() => applied.size === 4 && dead.length === 1, { what: 'four applied and one dead letter' });
+      expect([...applied].sort()).toEqual([1, 2, 4, 5]);
+      expect(orderIds(dead)).toEqual([3]);
+      expect(dead[0]!.headers).toMatchObject({ [Headers.dlqReason]: 'handler_failed', [Headers.dlqAttempts]: '3' });
+    });
+  });
 
   it('creates declared topics once and reports nothing to do the second time', async () => {
     const prefix = `${uniqueId('topics-')}.`;

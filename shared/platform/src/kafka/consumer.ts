@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { Headers, dlqTopicOf } from '@trackme/contracts';
 import { DependencyUnavailableError, PoisonMessageError } from '../errors.js';
-import { withCorrelation } from '../logging/context.js';
+import { withCorrelation, withoutCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { decodeHeaders, type StringHeaders } from './headers.js';
 import { topicFor } from './kafka.js';
@@ -23,6 +23,21 @@ export interface InboundMessage {
 
 export type MessageHandler = (message: InboundMessage) => Promise<void>;
 
+/** A message to dead-letter: it goes to the twin of `message.topic` with its key, value and headers. */
+export interface Rejected {
+  message: InboundMessage;
+  reason: string;
+  errors: string[];
+}
+
+/**
+ * Handles consecutive messages of one partition, in order, so their writes can be combined.
+ * Messages it cannot process are returned to be dead-lettered; throwing retries the whole run
+ * (the handler must be idempotent), and an error that is not transient splits the run into
+ * single messages so only the failing one is dead-lettered.
+ */
+export type BatchHandler = (messages: InboundMessage[]) => Promise<Rejected[]>;
+
 export const CONSUMER_DEFAULTS = {
   /** attempts for an unexpected handler error before the message is dead-lettered */
   maxAttempts: 3,
@@ -31,6 +46,7 @@ export const CONSUMER_DEFAULTS = {
   maxBackoffMs: 10_000,
   /** partitions processed at once; messages of one partition are always handled in order */
   partitionsConsumedConcurrently: 3,
+  maxBatchSize: 500,
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
 } as const;
@@ -39,7 +55,11 @@ export interface ConsumerOptions {
   groupId: string;
   /** logical topic names (the environment prefix is applied here) */
   topics: string[];
-  handler: MessageHandler;
+  /** one message at a time; exactly one of handler and batchHandler is given */
+  handler?: MessageHandler;
+  batchHandler?: BatchHandler;
+  /** most messages given to batchHandler at once (offsets are committed after each run) */
+  maxBatchSize?: number;
   /** publishes dead-letter records */
   producer: MessageProducer;
   logger: Logger;
@@ -57,6 +77,9 @@ export interface ConsumerOptions {
 
 class StoppingError extends Error {}
 
+/** a handler's answer when it dead-lettered the message itself */
+const DEAD_LETTERED = Symbol('dead-lettered');
+
 const tracer = trace.getTracer('@trackme/platform/kafka');
 
 /**
@@ -66,8 +89,8 @@ const tracer = trace.getTracer('@trackme/platform/kafka');
  */
 export class MessageConsumer {
   private readonly consumer: Consumer;
-  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs'>> &
-    Pick<ConsumerOptions, 'isTransient'>;
+  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler'>> &
+    Pick<ConsumerOptions, 'isTransient' | 'handler' | 'batchHandler'>;
   private readonly prefix: string;
   private stopping = false;
   private running = false;
@@ -75,12 +98,14 @@ export class MessageConsumer {
   private readonly duration?: Histogram<'topic'>;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
+    if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
     this.options = {
       fromBeginning: true,
       maxAttempts: CONSUMER_DEFAULTS.maxAttempts,
       retryBackoffMs: CONSUMER_DEFAULTS.retryBackoffMs,
       maxBackoffMs: CONSUMER_DEFAULTS.maxBackoffMs,
       partitionsConsumedConcurrently: CONSUMER_DEFAULTS.partitionsConsumedConcurrently,
+      maxBatchSize: CONSUMER_DEFAULTS.maxBatchSize,
       ...options,
     };
     this.prefix = options.topicPrefix ?? '';
@@ -103,19 +128,22 @@ export class MessageConsumer {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
     if (options.registry) {
-      this.outcomes = new Counter({
+      // consumers of one process share these metrics (the topic label tells them apart)
+      const registry = options.registry;
+      const shared = <T>(name: string, create: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? create();
+      this.outcomes = shared('trackme_kafka_messages_consumed_total', () => new Counter({
         name: 'trackme_kafka_messages_consumed_total',
         help: 'Messages consumed, by outcome (processed, dead_lettered)',
         labelNames: ['topic', 'outcome'],
-        registers: [options.registry],
-      });
-      this.duration = new Histogram({
+        registers: [registry],
+      }));
+      this.duration = shared('trackme_kafka_handler_duration_seconds', () => new Histogram({
         name: 'trackme_kafka_handler_duration_seconds',
-        help: 'Time to handle one message, retries included',
+        help: 'Time to handle one message (or one run of a batch consumer), retries included',
         labelNames: ['topic'],
         buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [options.registry],
-      });
+        registers: [registry],
+      }));
     }
   }
 
@@ -140,7 +168,9 @@ export class MessageConsumer {
       autoCommitInterval: 1_000,
       autoCommitThreshold: 100,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
-      eachMessage: (payload) => this.handle(payload),
+      ...(this.options.batchHandler
+        ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) }
+        : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
     });
   }
 
@@ -151,10 +181,9 @@ export class MessageConsumer {
     this.running = false;
   }
 
-  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const logicalTopic = topic.startsWith(this.prefix) ? topic.slice(this.prefix.length) : topic;
-    const inbound: InboundMessage = {
-      topic: logicalTopic,
+  private inbound(topic: string, partition: number, message: KafkaMessage): InboundMessage {
+    return {
+      topic: topic.startsWith(this.prefix) ? topic.slice(this.prefix.length) : topic,
       partition,
       offset: message.offset,
       key: message.key ? message.key.toString() : null,
@@ -162,6 +191,82 @@ export class MessageConsumer {
       headers: decodeHeaders(message.headers),
       timestamp: message.timestamp,
     };
+  }
+
+  /** Runs of at most maxBatchSize messages; each run's offsets are committed before the next. */
+  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const messages = batch.messages.map((m) => this.inbound(batch.topic, batch.partition, m));
+    for (let i = 0; i < messages.length; i += this.options.maxBatchSize) {
+      if (!isRunning() || isStale()) return;
+      const run = messages.slice(i, i + this.options.maxBatchSize);
+      const started = process.hrtime.bigint();
+      await tracer.startActiveSpan(`${run[0]!.topic} process`, { kind: SpanKind.CONSUMER }, async (span) => {
+        span.setAttributes({
+          'messaging.system': 'kafka',
+          'messaging.destination.name': batch.topic,
+          'messaging.kafka.destination.partition': batch.partition,
+          'messaging.batch.message_count': run.length,
+        });
+        try {
+          // a run serves many requests: each message carries its own correlation id
+          await withoutCorrelation(() => this.processRun(run, heartbeat));
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw error;
+        } finally {
+          span.end();
+          this.duration?.observe({ topic: run[0]!.topic }, Number(process.hrtime.bigint() - started) / 1e9);
+        }
+      });
+      resolveOffset(run[run.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  private async processRun(run: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
+    const { logger, retryBackoffMs, maxBackoffMs } = this.options;
+    const batchHandler = this.options.batchHandler!;
+    if (run.length === 1) {
+      // a single message gets the per-message policy: bounded attempts, then the DLQ
+      await this.process(run[0]!, heartbeat, async (message) => {
+        const deadLetters = await batchHandler([message]);
+        await this.deadLetterAll(deadLetters, 1);
+        return deadLetters.length > 0 ? DEAD_LETTERED : undefined;
+      });
+      return;
+    }
+    let transientFailures = 0;
+    for (;;) {
+      if (this.stopping) throw new StoppingError('consumer is stopping; the messages stay uncommitted');
+      try {
+        const deadLetters = await batchHandler(run);
+        await this.deadLetterAll(deadLetters, 1);
+        this.outcomes?.inc({ topic: run[0]!.topic, outcome: 'processed' }, run.length - deadLetters.length);
+        return;
+      } catch (error) {
+        if (error instanceof DependencyUnavailableError || this.options.isTransient?.(error)) {
+          transientFailures += 1;
+          const wait = Math.min(maxBackoffMs, retryBackoffMs * 2 ** Math.min(transientFailures, 10));
+          logger.warn({ err: error, wait, topic: run[0]!.topic, messages: run.length }, 'dependency unavailable; retrying the batch');
+          await sleep(wait);
+          await heartbeat();
+          continue;
+        }
+        logger.warn({ err: error, topic: run[0]!.topic, messages: run.length }, 'batch failed; handling its messages one by one');
+        for (const message of run) await this.processRun([message], heartbeat);
+        return;
+      }
+    }
+  }
+
+  private async deadLetterAll(deadLetters: Rejected[], attempts: number): Promise<void> {
+    for (const { message, reason, errors } of deadLetters) await this.deadLetter(message, reason, errors, attempts);
+  }
+
+  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    const inbound = this.inbound(topic, partition, message);
+    const logicalTopic = inbound.topic;
     const started = process.hrtime.bigint();
     const parent = propagation.extract(context.active(), inbound.headers);
     await context.with(parent, () =>
@@ -173,7 +278,7 @@ export class MessageConsumer {
           'messaging.kafka.message.offset': Number(message.offset),
         });
         try {
-          await withCorrelation(inbound.headers[Headers.correlationId], () => this.process(inbound, heartbeat));
+          await withCorrelation(inbound.headers[Headers.correlationId], () => this.process(inbound, heartbeat, this.options.handler!));
         } catch (error) {
           span.setStatus({ code: SpanStatusCode.ERROR });
           throw error;
@@ -185,16 +290,19 @@ export class MessageConsumer {
     );
   }
 
-  private async process(message: InboundMessage, heartbeat: () => Promise<void>): Promise<void> {
-    const { logger, maxAttempts, retryBackoffMs, maxBackoffMs, handler } = this.options;
+  private async process(
+    message: InboundMessage,
+    heartbeat: () => Promise<void>,
+    handler: (message: InboundMessage) => Promise<typeof DEAD_LETTERED | void>,
+  ): Promise<void> {
+    const { logger, maxAttempts, retryBackoffMs, maxBackoffMs } = this.options;
     const log = logger.child({ topic: message.topic, partition: message.partition, offset: message.offset });
     let failures = 0;
     let transientFailures = 0;
     for (;;) {
       if (this.stopping) throw new StoppingError('consumer is stopping; the message stays uncommitted');
       try {
-        await handler(message);
-        this.outcomes?.inc({ topic: message.topic, outcome: 'processed' });
+        if ((await handler(message)) !== DEAD_LETTERED) this.outcomes?.inc({ topic: message.topic, outcome: 'processed' });
         return;
       } catch (error) {
         if (error instanceof PoisonMessageError) {
@@ -252,6 +360,11 @@ export class MessageConsumer {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The dead-letter entry of a message found to be poison. */
+export function rejectedOf(message: InboundMessage, error: PoisonMessageError): Rejected {
+  return { message, reason: error.reason, errors: [error.message, ...detailLines(error.details)] };
 }
 
 function detailLines(details: Record<string, unknown> | undefined): string[] {

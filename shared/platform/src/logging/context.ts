@@ -12,6 +12,11 @@ export function withCorrelation<T>(correlationId: string | undefined, fn: () => 
   return storage.run({ correlationId: correlationId || randomUUID() }, fn);
 }
 
+/** Runs `fn` outside any correlation (work that serves many requests at once, e.g. a batch). */
+export function withoutCorrelation<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
 export function currentCorrelationId(): string | undefined {
   return storage.getStore()?.correlationId;
 }
