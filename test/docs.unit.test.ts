@@ -32,11 +32,13 @@ describe('the committed OpenAPI document', () => {
       '/clients/{id}',
       '/clients/{id}/history',
       '/clients/{id}/stage',
+      '/events',
       '/operations/{id}',
       '/stages',
     ]);
     expect(Object.keys(document.paths['/clients']!['post']!.responses).sort()).toEqual(['201', '202', '400', '409', '422', '503']);
     expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
+    expect(Object.keys(document.paths['/events']!['post']!.responses).sort()).toEqual(['202', '400', '413', '503']);
   });
 });
 

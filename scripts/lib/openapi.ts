@@ -10,7 +10,15 @@ export async function buildOpenApiDocument(basePath = '/api/v1'): Promise<unknow
   const app = Fastify({ logger: false });
   // handlers are never called while generating, so their collaborators can be absent
   const unused = {} as never;
-  const deps: GatewayDeps = { basePath, corsOrigins: [], process: loadStageProcess('config/stages.yaml'), write: unused, operations: unused, read: unused };
+  const deps: GatewayDeps = {
+    basePath,
+    corsOrigins: [],
+    process: loadStageProcess('config/stages.yaml'),
+    write: unused,
+    operations: unused,
+    read: unused,
+    activity: unused,
+  };
   await registerGatewayApp(app, deps);
   await app.ready();
   const document = app.swagger();

@@ -5,6 +5,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
+import type { ActivityPublishing } from './activity/publish-activity.js';
+import { activityRoutes } from './activity/routes.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
@@ -28,6 +30,7 @@ export interface GatewayDeps {
   write: WriteContext;
   operations: OperationStore;
   read: ReadClient;
+  activity: ActivityPublishing;
 }
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
@@ -45,6 +48,7 @@ export function openApiOptions(basePath: string) {
         { name: 'clients', description: 'Clients and their stage in the process' },
         { name: 'stages', description: 'The configured process' },
         { name: 'operations', description: 'Results of writes answered 202 Accepted' },
+        { name: 'activity', description: 'Activity reported by other systems (logins, app installs, autopayment changes)' },
       ],
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
@@ -86,6 +90,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(clientReadRoutes, { read: deps.read });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
+      await typed.register(activityRoutes, deps.activity);
     },
     { prefix: basePath },
   );

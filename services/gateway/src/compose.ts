@@ -63,6 +63,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     operations,
     read,
     write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS },
+    activity: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
   });
   return app;
 }

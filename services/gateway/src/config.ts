@@ -15,7 +15,7 @@ export const GatewayConfigSchema = Type.Object({
     default: 5_000,
     minimum: 100,
     maximum: 60_000,
-    description: 'How long a write waits for its reply before answering 202 with an operation',
+    description: 'How long a write waits for its reply before answering 202 with an operation, and POST /events for Kafka before answering 503',
   }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, maximum: 720, description: 'How long Idempotency-Key outcomes are kept' }),
   CORS_ORIGINS: Type.String({
@@ -23,7 +23,7 @@ export const GatewayConfigSchema = Type.Object({
     pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(,https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*)?$',
     description: 'Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser; empty: none',
   }),
-  BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body' }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;

@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './client-views.js';
 export * from './stored-client.js';
 export * from './message-catalog.js';
+export * from './activity.js';
