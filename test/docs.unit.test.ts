@@ -63,9 +63,17 @@ describe('the committed AsyncAPI document', () => {
         'trackme.client-events.dlq',
         'trackme.command-replies',
         'trackme.command-replies.dlq',
+        'trackme.activity',
+        'trackme.activity.dlq',
       ].sort(),
     );
     const events = document!.channels().all().find((channel) => channel.address() === 'trackme.client-events')!;
-    expect(events.messages().all().map((m) => m.id()).sort()).toEqual(['ClientCreated', 'ClientDeleted', 'ClientStageChanged', 'ClientUpdated']);
+    expect(events.messages().all().map((m) => m.id()).sort()).toEqual(
+      ['ClientCreated', 'ClientDeleted', 'ClientStageChanged', 'ClientUpdated', 'ClientLoggedIn', 'ClientAppStatusChanged', 'ClientAutopaymentChanged'].sort(),
+    );
+    // other systems write plain events: the activity payload is the event itself, not an envelope
+    const activity = document!.channels().all().find((channel) => channel.address() === 'trackme.activity')!;
+    const payload = activity.messages().all()[0]!.payload()!;
+    expect(Object.keys(payload.properties() ?? {})).toEqual(expect.arrayContaining(['event_id', 'type', 'client_id', 'email', 'occurred_at', 'contract_id']));
   }, 60_000);
 });

@@ -20,6 +20,8 @@ const channelId = (topic: string) =>
     .map((part, i) => (i === 0 ? part : part[0]!.toUpperCase() + part.slice(1)))
     .join('');
 
+const camel = (words: string) => words.replace(/\s+(\w)/g, (_, c: string) => c.toUpperCase());
+
 const MessageHeaders = Type.Object({
   [Headers.messageType]: Type.Optional(Type.String({ description: 'The envelope type, for routing without parsing the value' })),
   [Headers.correlationId]: Type.Optional(Type.String({ description: 'Correlation id of the request that caused the message' })),
@@ -73,14 +75,14 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         title: message.type,
         summary: message.summary,
         contentType: 'application/json',
-        headers: plain(MessageHeaders),
-        payload: envelopeOf(message.type, message.data),
+        ...(message.plain ? {} : { headers: plain(MessageHeaders) }),
+        payload: message.plain ? plain(message.data) : envelopeOf(message.type, message.data),
         bindings: { kafka: { key: { type: 'string', description: spec.key }, bindingVersion: KAFKA_BINDING_VERSION } },
       };
     }
     const refs = spec.messages.map((m) => ({ $ref: `#/channels/${id}/messages/${m.type}` }));
     for (const producer of spec.producers) {
-      operations[`${producer}Sends${id[0]!.toUpperCase()}${id.slice(1)}`] = {
+      operations[`${camel(producer)}Sends${id[0]!.toUpperCase()}${id.slice(1)}`] = {
         action: 'send',
         channel: { $ref: `#/channels/${id}` },
         summary: `${producer} publishes to ${spec.topic}`,
@@ -91,7 +93,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
       operations[`${consumer}Receives${id[0]!.toUpperCase()}${id.slice(1)}`] = {
         action: 'receive',
         channel: { $ref: `#/channels/${id}` },
-        summary: `${consumer} consumes ${spec.topic} (consumer group trackme-${consumer})`,
+        summary: `${consumer} consumes ${spec.topic} (consumer group ${spec.consumerGroup ?? `trackme-${consumer}`})`,
         messages: refs,
       };
     }

@@ -9,9 +9,15 @@ import {
   MessageProducer,
   parseBrokers,
   startInBackground,
+  type Logger,
   type ServiceContext,
 } from '@trackme/platform';
+import { createActivityApplier } from './activity/activity-applier.js';
+import { createActivityIntake } from './activity/activity-intake.js';
+import { ProcessedEvents } from './activity/processed-events.js';
 import { ClientRepository } from './clients/client-repository.js';
+import { EmailDirectory } from './clients/email-directory.js';
+import { createCommandStream } from './command-stream.js';
 import { createCommandHandler } from './clients/command-handler.js';
 import type { ClientsConfig } from './config.js';
 
@@ -32,10 +38,9 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
   lifecycle.onStop('kafka producer', () => producer.disconnect());
 
-  const commands = new MessageConsumer(kafka, {
-    groupId: 'trackme-clients',
-    topics: [Topics.clientCommands],
-    handler: createCommandHandler({ repository, producer, process, logger }),
+  const directory = new EmailDirectory(mongo.db);
+  const processed = new ProcessedEvents(mongo.db);
+  const consumerDefaults = {
     producer,
     logger,
     registry,
@@ -43,22 +48,60 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     // every partition of the topic at once: clients never share a partition's order
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
+    maxBatchSize: config.ACTIVITY_BATCH_SIZE,
     isTransient: isMongoUnavailable,
+  };
+  const commands = new MessageConsumer(kafka, {
+    ...consumerDefaults,
+    groupId: 'trackme-clients',
+    topics: [Topics.clientCommands],
+    batchHandler: createCommandStream({
+      handleCommand: createCommandHandler({ repository, directory, producer, process, logger }),
+      applyActivity: createActivityApplier({ repository, processed, producer, logger, registry }),
+    }),
   });
+  // activity is validated and routed to its client's partition of the command topic first
+  const activity = new MessageConsumer(kafka, {
+    ...consumerDefaults,
+    groupId: 'trackme-clients-activity',
+    topics: [Topics.activity],
+    batchHandler: createActivityIntake({ producer, directory }),
+  });
+  lifecycle.onStop('activity consumer', () => activity.stop());
   lifecycle.onStop('command consumer', () => commands.stop());
   void startInBackground(
     'kafka',
     async () => {
       if (!producer.isConnected) await producer.connect();
       await commands.start();
+      await activity.start();
     },
     lifecycle,
     logger,
   );
+  const expiry = startDedupExpiry(processed, config.ACTIVITY_DEDUP_DAYS, logger);
+  lifecycle.onStop('activity dedup expiry', async () => clearInterval(expiry));
 
   return createHttpServer({
     logger,
     registry,
-    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && commands.isRunning },
+    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && commands.isRunning && activity.isRunning },
   });
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Forgets activity event ids older than the dedup window, hourly. Every replica may run it: a
+ * delete is idempotent. (A TTL index would do this on MongoDB; the Mongo-wire floor has none.)
+ */
+function startDedupExpiry(processed: ProcessedEvents, days: number, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    processed
+      .expire(new Date(Date.now() - days * 24 * HOUR_MS))
+      .then((deleted) => logger.info({ deleted }, 'expired activity dedup records'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'activity dedup expiry failed; retrying in an hour'));
+  }, HOUR_MS);
+  timer.unref();
+  return timer;
 }

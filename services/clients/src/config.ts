@@ -8,6 +8,18 @@ export const ClientsConfigSchema = Type.Object({
   ...MongoConfig,
   ...TelemetryConfig,
   ...StagesConfig,
+  ACTIVITY_DEDUP_DAYS: Type.Integer({
+    default: 8,
+    minimum: 7,
+    maximum: 365,
+    description: 'How long activity event ids are remembered: a repeat within this many days is applied once',
+  }),
+  ACTIVITY_BATCH_SIZE: Type.Integer({
+    default: 500,
+    minimum: 1,
+    maximum: 5_000,
+    description: 'Most activity events applied in one go (one write per client per batch)',
+  }),
 });
 
 export type ClientsConfig = Static<typeof ClientsConfigSchema>;

@@ -1,14 +1,17 @@
 import type { TSchema } from 'typebox';
 import { COMMAND_REPLY_TYPE, COMMAND_SCHEMAS, CommandReplySchema } from './commands.js';
+import { ACTIVITY_EVENT_SCHEMAS, ActivityEventSchema, APPLY_ACTIVITY_TYPE, ApplyActivityCommandSchema } from './activity.js';
 import { CLIENT_EVENT_SCHEMAS } from './events.js';
 import { Topics } from './topics.js';
 
 export interface MessageSpec {
-  /** the envelope's `type` */
+  /** the envelope's `type` (for a plain message, its name) */
   type: string;
   summary: string;
-  /** schema of the envelope's `data` */
+  /** schema of the envelope's `data`, or of the whole value of a plain message */
   data: TSchema;
+  /** true for messages other systems write, which are plain JSON without trackme's envelope */
+  plain?: boolean;
 }
 
 export interface ChannelSpec {
@@ -17,6 +20,8 @@ export interface ChannelSpec {
   key: string;
   producers: string[];
   consumers: string[];
+  /** the consumers' group, when not trackme-<consumer> */
+  consumerGroup?: string;
   messages: MessageSpec[];
 }
 
@@ -34,6 +39,12 @@ const EVENT_SUMMARIES: Record<keyof typeof CLIENT_EVENT_SCHEMAS, string> = {
   ClientDeleted: 'A client was deleted; carries its last state',
 };
 
+const ACTIVITY_CHANGE_SUMMARIES: Record<keyof typeof ACTIVITY_EVENT_SCHEMAS, string> = {
+  ClientLoggedIn: 'A login was applied; `last_login` is the latest login after it (a late event leaves it unchanged)',
+  ClientAppStatusChanged: 'An app install or uninstall was applied (older events than the last applied one are not)',
+  ClientAutopaymentChanged: "A contract's autopayment was enabled or disabled",
+};
+
 function messagesOf<T extends string>(schemas: Record<T, TSchema>, summaries: Record<T, string>): MessageSpec[] {
   return (Object.keys(schemas) as T[]).map((type) => ({ type, data: schemas[type], summary: summaries[type] }));
 }
@@ -46,9 +57,16 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
   {
     topic: Topics.clientCommands,
     key: 'client id',
-    producers: ['gateway'],
+    producers: ['gateway', 'clients'],
     consumers: ['clients'],
-    messages: messagesOf(COMMAND_SCHEMAS, COMMAND_SUMMARIES),
+    messages: [
+      ...messagesOf(COMMAND_SCHEMAS, COMMAND_SUMMARIES),
+      {
+        type: APPLY_ACTIVITY_TYPE,
+        data: ApplyActivityCommandSchema,
+        summary: "A validated activity event routed to its client's partition, where the client's only writer applies it (internal)",
+      },
+    ],
   },
   {
     topic: Topics.commandReplies,
@@ -62,6 +80,21 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
     key: 'client id',
     producers: ['clients'],
     consumers: ['read'],
-    messages: messagesOf(CLIENT_EVENT_SCHEMAS, EVENT_SUMMARIES),
+    messages: [...messagesOf(CLIENT_EVENT_SCHEMAS, EVENT_SUMMARIES), ...messagesOf(ACTIVITY_EVENT_SCHEMAS, ACTIVITY_CHANGE_SUMMARIES)],
+  },
+  {
+    topic: Topics.activity,
+    key: 'client id, or email when the producer does not know the id',
+    producers: ['other systems', 'gateway'],
+    consumers: ['clients'],
+    consumerGroup: 'trackme-clients-activity',
+    messages: [
+      {
+        type: 'ActivityEvent',
+        data: ActivityEventSchema,
+        plain: true,
+        summary: 'Something a client did, reported by another system: plain JSON, one event per message, applied once per event_id',
+      },
+    ],
   },
 ];

@@ -1,4 +1,5 @@
 import type { Envelope, StoredClient } from '@trackme/contracts';
+import type { ActivityClocks } from '../activity/apply-activity.js';
 
 export { normalizeEmail, toClient, storedFields as clientFields } from '@trackme/contracts';
 
@@ -20,6 +21,8 @@ export interface AppliedCommand {
 export interface ClientDocument extends StoredClient {
   applied_commands: AppliedCommand[];
   pending_events: Envelope[];
+  /** which activity events last set the app status and each autopayment (absent until one did) */
+  activity_clocks?: ActivityClocks;
 }
 
 /** How many applied command ids a document remembers; redeliveries come within seconds. */

@@ -26,9 +26,11 @@ import {
 import { toClient, type ClientDocument } from './client-document.js';
 import { emailTaken, type ClientRepository, type HistoryEntry } from './client-repository.js';
 import { decide, type ClientCommand, type Decision, type DomainEvent } from './decide.js';
+import type { EmailDirectory } from './email-directory.js';
 
 export interface CommandHandlerDeps {
   repository: ClientRepository;
+  directory: EmailDirectory;
   producer: MessageProducer;
   process: StageProcess;
   logger: Logger;
@@ -41,8 +43,8 @@ function errorLines(schema: TSchema, value: unknown): string[] {
   return Value.Errors(schema, value).map((e) => `${e.instancePath || '/'} ${e.message}`);
 }
 
-/** Parses a command message; anything malformed is poison and goes to the DLQ with the reason. */
-export function parseCommand(message: InboundMessage): { envelope: Envelope; command: ClientCommand } {
+/** Parses the envelope of a message on trackme.client-commands; a malformed one is poison. */
+export function parseEnvelope(message: InboundMessage): Envelope {
   let raw: unknown;
   try {
     raw = JSON.parse(message.value?.toString('utf8') ?? '');
@@ -53,15 +55,23 @@ export function parseCommand(message: InboundMessage): { envelope: Envelope; com
   if (!Value.Check(EnvelopeSchema, raw)) {
     throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope', { errors: errorLines(EnvelopeSchema, raw) });
   }
-  const envelope = raw as Envelope;
-  const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
-  if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
+  return raw as Envelope;
+}
+
+/** The payload of a command envelope, checked against its type's schema; anything else is poison. */
+export function checkedData<T>(envelope: Envelope, schema: TSchema): T {
   if (!Value.Check(schema, envelope.data)) {
     throw new PoisonMessageError('invalid_schema', `invalid ${envelope.type} command`, { errors: errorLines(schema, envelope.data) });
   }
-  const data = envelope.data as { client_id: string; actor: Actor; fields?: unknown };
-  const command = { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
-  return { envelope, command };
+  return envelope.data as T;
+}
+
+/** Parses a client command; anything malformed is poison and goes to the DLQ with the reason. */
+export function parseCommand(envelope: Envelope): ClientCommand {
+  const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
+  if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
+  const data = checkedData<{ client_id: string; actor: Actor; fields?: unknown }>(envelope, schema);
+  return { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
 }
 
 /**
@@ -73,7 +83,7 @@ export function parseCommand(message: InboundMessage): { envelope: Envelope; com
  * crash interrupted it. Refusals of an existing client are remembered the same way; a refused
  * create has no document to remember it on and is decided again, with the same answer.
  */
-export function createCommandHandler({ repository, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
+export function createCommandHandler({ repository, directory, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
   async function reply(commandId: string, clientId: string, outcome: Outcome): Promise<void> {
     const data: CommandReply = { command_id: commandId, client_id: clientId, ...outcome };
     await producer.publish(Topics.commandReplies, clientId, { type: COMMAND_REPLY_TYPE, data });
@@ -83,6 +93,7 @@ export function createCommandHandler({ repository, producer, process, logger, cl
   async function relay(doc: ClientDocument, isNew: boolean): Promise<void> {
     if (doc.pending_events.length === 0) return;
     await repository.appendHistory(doc._id, doc.pending_events.map(historyEntry), isNew);
+    await directory.follow(doc.pending_events);
     await producer.send(
       Topics.clientEvents,
       doc.pending_events.map((event) => ({
@@ -148,8 +159,8 @@ export function createCommandHandler({ repository, producer, process, logger, cl
     }
   }
 
-  return async function handleCommand(message: InboundMessage): Promise<void> {
-    const { envelope, command } = parseCommand(message);
+  return async function handleCommand(envelope: Envelope): Promise<void> {
+    const command = parseCommand(envelope);
     let outcome: Outcome;
     try {
       outcome = command.type === 'CreateClient' ? await create(envelope, command) : await change(envelope, command);

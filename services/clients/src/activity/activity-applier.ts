@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import {
+  ActivityEventTypes,
+  Headers,
+  normalizeEmail,
+  Topics,
+  type Actor,
+  type ApplyActivityCommand,
+  type Envelope,
+} from '@trackme/contracts';
+import { buildEnvelope, type InboundMessage, type Logger, type MessageProducer, type Rejected } from '@trackme/platform';
+import { toClient } from '../clients/client-document.js';
+import type { ActivityWrite, ClientRepository, HistoryEntry } from '../clients/client-repository.js';
+import { ActivityRejections } from './activity-intake.js';
+import { applyActivity, type ActivityChange, type ActivityClocks } from './apply-activity.js';
+import type { ProcessedEvents } from './processed-events.js';
+
+/** An ApplyActivity command read from trackme.client-commands. */
+export interface ActivityItem {
+  message: InboundMessage;
+  command: ApplyActivityCommand;
+  correlationId: string;
+}
+
+export interface ActivityApplierDeps {
+  repository: ClientRepository;
+  processed: ProcessedEvents;
+  producer: MessageProducer;
+  logger: Logger;
+  registry?: Registry;
+  clock?: () => Date;
+}
+
+type Outcome = 'applied' | 'duplicate' | 'stale' | typeof ActivityRejections.unknownClient | typeof ActivityRejections.unknownContract;
+
+/**
+ * The id of the change event an activity event causes: derived from the activity event's id, so
+ * applying it again after a crash emits the same id and consumers (deduping by id) see it once.
+ */
+export function changeEventId(activityEventId: string): string {
+  const hex = createHash('sha1').update(`trackme.activity:${activityEventId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const actorOf = (change: ActivityChange): Actor => ({ subject: `activity:${change.event.source ?? 'unknown'}` });
+
+function changeEnvelope(change: ActivityChange, correlationId: string, now: Date): Envelope {
+  const { event, client } = change;
+  const common = {
+    client_id: client.id,
+    version: client.version,
+    command_id: event.event_id,
+    actor: actorOf(change),
+    activity: {
+      event_id: event.event_id,
+      type: event.type,
+      occurred_at: new Date(event.occurred_at).toISOString(),
+      ...(event.source !== undefined ? { source: event.source } : {}),
+    },
+  };
+  const data =
+    change.type === ActivityEventTypes.loggedIn
+      ? { ...common, last_login: change.lastLogin, client }
+      : change.type === ActivityEventTypes.appStatusChanged
+        ? { ...common, from: change.from, to: change.to, client }
+        : { ...common, contract_id: change.contractId, from: change.from, to: change.to, client };
+  return buildEnvelope({ id: changeEventId(event.event_id), type: change.type, data, occurredAt: now, correlationId });
+}
+
+/** App and autopayment changes enter the client's timeline; logins are activity, shown as last_login. */
+function historyOf(change: ActivityChange, envelope: Envelope, now: Date): HistoryEntry | undefined {
+  if (change.type === ActivityEventTypes.loggedIn) return undefined;
+  // keys name the field; a contract's autopayment is "autopayment:<contract id>" (keys may not hold dots)
+  const field = change.type === ActivityEventTypes.appStatusChanged ? 'app' : `autopayment:${change.contractId}`;
+  return {
+    event_id: envelope.id,
+    type: envelope.type,
+    version: change.client.version,
+    command_id: change.event.event_id,
+    correlation_id: envelope.correlation_id,
+    actor: actorOf(change),
+    at: now,
+    changes: { [field]: { from: change.from, to: change.to } },
+  };
+}
+
+/** The event as it was published to trackme.activity, to dead-letter there (and replay from there). */
+function asActivityMessage(item: ActivityItem): InboundMessage {
+  const { origin, event } = item.command;
+  return {
+    topic: origin.topic,
+    partition: origin.partition,
+    offset: origin.offset,
+    key: item.message.key,
+    value: Buffer.from(JSON.stringify(event)),
+    headers: { [Headers.correlationId]: item.correlationId },
+    timestamp: item.message.timestamp,
+  };
+}
+
+/**
+ * Applies a run of activity events (second step of ingestion, on the client's own partition):
+ * 1. claims the event ids (dedup for ACTIVITY_DEDUP_DAYS, one insertMany);
+ * 2. loads each client once and applies its events in order (pure, see applyActivity);
+ * 3. writes each changed client once — coalescing is what lets ingestion beat one write per event;
+ * 4. appends app/autopayment changes to the timelines and publishes one change event per applied
+ *    event, with ids derived from the activity ids.
+ * Events for a missing client or contract are returned for trackme.activity.dlq and their claim is
+ * released, so replaying them after the client exists applies them.
+ * Offsets are committed after step 4; a crash before it re-runs the run and repeats steps 2–4
+ * with the same results and event ids (the activity record is its own outbox).
+ */
+export function createActivityApplier({ repository, processed, producer, logger, registry, clock = () => new Date() }: ActivityApplierDeps) {
+  const outcomes = registry
+    ? new Counter({
+        name: 'trackme_activity_events_total',
+        help: 'Activity events reaching their client, by type and outcome (applied, duplicate, stale, unknown_client, unknown_contract)',
+        labelNames: ['type', 'outcome'],
+        registers: [registry],
+      })
+    : undefined;
+
+  return async function applyRun(items: ActivityItem[]): Promise<Rejected[]> {
+    const now = clock();
+    const counts = new Map<string, number>();
+    const count = (item: ActivityItem, outcome: Outcome) => {
+      outcomes?.inc({ type: item.command.event.type, outcome });
+      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+    };
+
+    const fresh = await processed.claim(
+      items.map((i) => ({ eventId: i.command.event.event_id, clientId: i.command.client_id, partition: i.message.partition, offset: i.message.offset })),
+      now,
+    );
+    const byClient = new Map<string, ActivityItem[]>();
+    items.forEach((item, index) => {
+      if (!fresh[index]) return count(item, 'duplicate');
+      const group = byClient.get(item.command.client_id);
+      if (group) group.push(item);
+      else byClient.set(item.command.client_id, [item]);
+    });
+
+    const docs = await repository.loadMany([...byClient.keys()]);
+    const rejected: Rejected[] = [];
+    const writes: ActivityWrite[] = [];
+    const envelopes: Envelope[] = [];
+    const timelines = new Map<string, HistoryEntry[]>();
+    const reject = (item: ActivityItem, reason: Outcome & string, error: string) => {
+      count(item, reason);
+      rejected.push({ message: asActivityMessage(item), reason, errors: [error] });
+    };
+
+    for (const [clientId, group] of byClient) {
+      const doc = docs.get(clientId);
+      if (!doc || doc.deleted) {
+        for (const item of group) reject(item, ActivityRejections.unknownClient, `client ${clientId} does not exist`);
+        continue;
+      }
+      let client = toClient(doc);
+      let clocks: ActivityClocks = doc.activity_clocks ?? {};
+      let changed = false;
+      for (const item of group) {
+        const { event } = item.command;
+        if (event.client_id === undefined && normalizeEmail(event.email!) !== doc.email_normalized) {
+          // resolved by an email the client has given up since
+          reject(item, ActivityRejections.unknownClient, `client ${clientId} no longer has the email of event ${event.event_id}`);
+          continue;
+        }
+        const outcome = applyActivity(client, clocks, event);
+        if (outcome.kind === 'unknown_contract') {
+          reject(item, ActivityRejections.unknownContract, `client ${clientId} has no contract ${event.contract_id}`);
+          continue;
+        }
+        if (outcome.kind === 'stale') {
+          count(item, 'stale');
+          continue;
+        }
+        count(item, 'applied');
+        ({ client, clocks } = outcome);
+        changed = true;
+        const envelope = changeEnvelope(outcome.change, item.correlationId, now);
+        envelopes.push(envelope);
+        const entry = historyOf(outcome.change, envelope, now);
+        if (entry) timelines.set(clientId, [...(timelines.get(clientId) ?? []), entry]);
+      }
+      if (changed) writes.push({ client, clocks });
+    }
+
+    await repository.writeActivity(writes);
+    for (const [clientId, entries] of timelines) await repository.appendHistory(clientId, entries, false);
+    await producer.send(
+      Topics.clientEvents,
+      envelopes.map((e) => ({
+        key: (e.data as { client_id: string }).client_id,
+        value: JSON.stringify(e),
+        headers: { [Headers.messageType]: e.type, [Headers.correlationId]: e.correlation_id },
+      })),
+    );
+    const unclaimed = rejected.map((r) => (JSON.parse(r.message.value!.toString('utf8')) as { event_id: string }).event_id);
+    await processed.release(unclaimed);
+    logger.info({ events: items.length, clients: byClient.size, writes: writes.length, ...Object.fromEntries(counts) }, 'activity applied');
+    return rejected;
+  };
+}
