@@ -60,6 +60,8 @@ export interface ConsumerOptions {
   batchHandler?: BatchHandler;
   /** most messages given to batchHandler at once (offsets are committed after each run) */
   maxBatchSize?: number;
+  /** most bytes fetched per partition at once (kafkajs default 1 MiB): bounds a batch handler's runs too */
+  maxBytesPerPartition?: number;
   /** publishes dead-letter records */
   producer: MessageProducer;
   logger: Logger;
@@ -89,7 +91,7 @@ const tracer = trace.getTracer('@trackme/platform/kafka');
  */
 export class MessageConsumer {
   private readonly consumer: Consumer;
-  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler'>> &
+  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler' | 'maxBytesPerPartition'>> &
     Pick<ConsumerOptions, 'isTransient' | 'handler' | 'batchHandler'>;
   private readonly prefix: string;
   private stopping = false;
@@ -115,6 +117,13 @@ export class MessageConsumer {
       heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor((options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs) / 3)),
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+      // a fetch must hold a batch of every partition processed at once, or they take turns
+      ...(options.maxBytesPerPartition
+        ? {
+            maxBytesPerPartition: options.maxBytesPerPartition,
+            maxBytes: options.maxBytesPerPartition * (options.partitionsConsumedConcurrently ?? CONSUMER_DEFAULTS.partitionsConsumedConcurrently),
+          }
+        : {}),
     });
     // ready only once the group gave this member its partitions: before that, messages
     // published now might be read by nobody (a new group starting at the latest offset)
@@ -207,6 +216,8 @@ export class MessageConsumer {
           'messaging.kafka.destination.partition': batch.partition,
           'messaging.batch.message_count': run.length,
         });
+        // a long run must not look like a dead member: keep the group session alive meanwhile
+        const beating = setInterval(() => void heartbeat().catch(() => undefined), CONSUMER_DEFAULTS.heartbeatIntervalMs);
         try {
           // a run serves many requests: each message carries its own correlation id
           await withoutCorrelation(() => this.processRun(run, heartbeat));
@@ -214,6 +225,7 @@ export class MessageConsumer {
           span.setStatus({ code: SpanStatusCode.ERROR });
           throw error;
         } finally {
+          clearInterval(beating);
           span.end();
           this.duration?.observe({ topic: run[0]!.topic }, Number(process.hrtime.bigint() - started) / 1e9);
         }

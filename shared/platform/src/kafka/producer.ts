@@ -35,6 +35,34 @@ export function buildEnvelope<T>(input: EnvelopeInput<T>): Envelope<T> {
 }
 
 /**
+ * Bytes of records per produce request: half the broker's default message.max.bytes (1 MiB), which
+ * a request's record batch for one partition must not exceed.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+type SizedRecord = { key: string | null; value: Buffer | string; headers: Record<string, string> };
+
+const sizeOf = (r: SizedRecord) =>
+  Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0) + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length, 0) + 64;
+
+/** Consecutive chunks of records, each under `limit` bytes (a larger single record goes alone). */
+export function* bySize<T extends SizedRecord>(records: T[], limit: number): Generator<T[]> {
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = sizeOf(record);
+    if (chunk.length > 0 && bytes + size > limit) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
  * Idempotent producer (acks=all, one in-flight request per broker so retries keep order).
  * Every message carries the correlation id and W3C trace context.
  */
@@ -75,23 +103,24 @@ export class MessageProducer {
     this.connected = false;
   }
 
-  /** Publishes raw messages to a logical topic; resolves once all replicas acknowledged. */
+  /**
+   * Publishes raw messages to a logical topic, in order; resolves once all replicas acknowledged.
+   * Many messages go out in several requests, each under the broker's request size limit.
+   */
   async send(topic: string, messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const correlationId = currentCorrelationId();
-    await this.producer.send({
-      topic: topicFor(this.topicPrefix, topic),
-      acks: -1,
-      compression: CompressionTypes.None,
-      messages: messages.map((m) => ({
-        key: m.key,
-        value: m.value,
-        headers: withTraceContext({
-          ...(correlationId ? { [Headers.correlationId]: correlationId } : {}),
-          ...m.headers,
-        }),
-      })),
-    });
+    const records = messages.map((m) => ({
+      key: m.key,
+      value: m.value,
+      headers: withTraceContext({
+        ...(correlationId ? { [Headers.correlationId]: correlationId } : {}),
+        ...m.headers,
+      }),
+    }));
+    for (const chunk of bySize(records, MAX_REQUEST_BYTES)) {
+      await this.producer.send({ topic: topicFor(this.topicPrefix, topic), acks: -1, compression: CompressionTypes.None, messages: chunk });
+    }
   }
 
   /** Wraps `data` in the standard envelope and publishes it keyed by `key` (the client id). */
