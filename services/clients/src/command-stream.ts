@@ -8,6 +8,8 @@ export interface CommandStreamDeps {
   handleCommand: (envelope: Envelope) => Promise<void>;
   /** a run of consecutive ApplyActivity commands, applied together */
   applyActivity: (items: ActivityItem[]) => Promise<Rejected[]>;
+  /** told before a client command changes a client outside the activity path */
+  changing?: (clientId: string) => void;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface CommandStreamDeps {
  * run of consecutive ApplyActivity commands between them as one batch. Both write the same client
  * documents, so they share this single consumer: one writer per client (DESIGN.md §2).
  */
-export function createCommandStream({ handleCommand, applyActivity }: CommandStreamDeps): BatchHandler {
+export function createCommandStream({ handleCommand, applyActivity, changing }: CommandStreamDeps): BatchHandler {
   return async (messages) => {
     const rejected: Rejected[] = [];
     let run: ActivityItem[] = [];
@@ -33,6 +35,8 @@ export function createCommandStream({ handleCommand, applyActivity }: CommandStr
           continue;
         }
         await flush();
+        const clientId = (envelope.data as { client_id?: unknown } | null)?.client_id;
+        if (typeof clientId === 'string') changing?.(clientId);
         await withCorrelation(message.headers[Headers.correlationId] ?? envelope.correlation_id, () => handleCommand(envelope));
       } catch (error) {
         if (!(error instanceof PoisonMessageError)) throw error;

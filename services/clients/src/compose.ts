@@ -49,17 +49,23 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     // every partition of the topic at once: clients never share a partition's order
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     maxBatchSize: config.ACTIVITY_BATCH_SIZE,
+    // room for a whole batch in one fetch (an ApplyActivity command is about 600 bytes)
+    maxBytesPerPartition: Math.max(1024 * 1024, config.ACTIVITY_BATCH_SIZE * 1024),
     isTransient: isMongoUnavailable,
   };
+  const activityApplier = createActivityApplier({ repository, processed, producer, logger, registry });
   const commands = new MessageConsumer(kafka, {
     ...consumerDefaults,
     groupId: 'trackme-clients',
     topics: [Topics.clientCommands],
     batchHandler: createCommandStream({
       handleCommand: createCommandHandler({ repository, directory, producer, process, logger }),
-      applyActivity: createActivityApplier({ repository, processed, producer, logger, registry }),
+      applyActivity: activityApplier.applyRun,
+      changing: activityApplier.forget,
     }),
   });
+  // after a rebalance another process may have written any client
+  commands.raw.on(commands.raw.events.GROUP_JOIN, () => activityApplier.forgetAll());
   // activity is validated and routed to its client's partition of the command topic first
   const activity = new MessageConsumer(kafka, {
     ...consumerDefaults,

@@ -15,10 +15,10 @@ export const ClientsConfigSchema = Type.Object({
     description: 'How long activity event ids are remembered: a repeat within this many days is applied once',
   }),
   ACTIVITY_BATCH_SIZE: Type.Integer({
-    default: 500,
+    default: 5_000,
     minimum: 1,
-    maximum: 5_000,
-    description: 'Most activity events applied in one go (one write per client per batch)',
+    maximum: 20_000,
+    description: 'Most activity events applied in one go: a client with several events in one batch is read and written once',
   }),
 });
 

@@ -27,7 +27,7 @@ export interface TimelineDocument {
 }
 
 /** How many clients are looked up at once when a batch of activity names many. */
-const LOAD_CONCURRENCY = 16;
+const LOAD_CONCURRENCY = 8;
 
 /** A client after activity, and the clocks that say which events set its fields. */
 export interface ActivityWrite {

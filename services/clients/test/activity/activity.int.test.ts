@@ -156,6 +156,26 @@ describe('activity from an outside producer', () => {
   });
 });
 
+describe('activity after a client command', () => {
+  it('sees the change a command made after the last activity (nothing stale is remembered)', async () => {
+    const client = await createClient({ contracts: [{ id: 'k1', autopayment: 'enabled' }] });
+    await publish(login(client.id, '2026-11-20T00:00:00Z'));
+    await waitFor(() => changesOf(client.id).length === 1, { what: 'first login' });
+    const patchId = randomUUID();
+    await commands.publish(Topics.clientCommands, client.id, {
+      id: patchId,
+      type: CommandTypes.patchClient,
+      data: { client_id: client.id, actor: { subject: 'int-test' }, fields: { contracts: [{ id: 'k1', autopayment: 'enabled' }, { id: 'k2', autopayment: 'enabled' }] } },
+    });
+    await waitFor(() => replies.messages.some((m) => m.envelope.data.command_id === patchId), { what: 'patch reply' });
+    await publish({ event_id: randomUUID(), type: 'autopayment_disabled', client_id: client.id, contract_id: 'k2', occurred_at: '2026-11-21T00:00:00Z' });
+    const change = await waitFor(() => changesOf(client.id).find((m) => m.envelope.type === 'ClientAutopaymentChanged'), { what: 'autopayment of the new contract' });
+    // the login, the patch and this change: the version continues from the patched client
+    expect(change.envelope.data).toMatchObject({ version: 4, contract_id: 'k2', to: 'disabled' });
+    expect(change.envelope.data.client.last_login).toBe('2026-11-20T00:00:00.000Z');
+  });
+});
+
 describe('bad and unmatched events', () => {
   it('dead-letters garbage with the reason and keeps consuming', async () => {
     const client = await createClient();

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { APPLY_ACTIVITY_TYPE, type Envelope } from '@trackme/contracts';
+import type { InboundMessage, Rejected } from '@trackme/platform';
+import type { ActivityItem } from '../src/activity/activity-applier.js';
+import { createCommandStream } from '../src/command-stream.js';
+
+let offset = 0;
+function message(value: unknown): InboundMessage {
+  offset += 1;
+  return { topic: 'trackme.client-commands', partition: 0, offset: String(offset), key: 'k', value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), headers: {}, timestamp: '0' };
+}
+const envelope = (type: string, data: unknown) => ({ id: `m-${type}-${Math.random()}`, type, version: 1, occurred_at: '2026-11-26T00:00:00.000Z', correlation_id: 'c', data });
+const activity = (eventId: string) =>
+  message(
+    envelope(APPLY_ACTIVITY_TYPE, {
+      client_id: 'c1',
+      event: { event_id: eventId, type: 'login', client_id: 'c1', occurred_at: '2026-11-26T00:00:00Z' },
+      origin: { topic: 'trackme.activity', partition: 0, offset: '1' },
+    }),
+  );
+const command = (clientId: string) => message(envelope('PatchClient', { client_id: clientId, actor: { subject: 's' }, fields: { name: 'N' } }));
+
+function recorder() {
+  const calls: string[] = [];
+  const stream = createCommandStream({
+    handleCommand: async (e: Envelope) => void calls.push(`command ${(e.data as { client_id: string }).client_id}`),
+    applyActivity: async (items: ActivityItem[]): Promise<Rejected[]> => {
+      calls.push(`activity ${items.map((i) => i.command.event.event_id).join(',')}`);
+      return [];
+    },
+    changing: (clientId) => void calls.push(`changing ${clientId}`),
+  });
+  return { calls, stream };
+}
+
+describe('the command stream', () => {
+  it('applies consecutive activity together and client commands one by one, in partition order', async () => {
+    const { calls, stream } = recorder();
+    const rejected = await stream([activity('a1'), activity('a2'), command('c1'), activity('a3')]);
+    expect(rejected).toEqual([]);
+    expect(calls).toEqual(['activity a1,a2', 'changing c1', 'command c1', 'activity a3']);
+  });
+
+  it('returns poison messages for the dead-letter queue and goes on', async () => {
+    const { calls, stream } = recorder();
+    const garbage = message('{not json');
+    const unknown = message(envelope('RenameGalaxy', { client_id: 'c1' }));
+    const badActivity = message(envelope(APPLY_ACTIVITY_TYPE, { client_id: 'c1', event: { event_id: 'x' } }));
+    const rejected = await stream([garbage, activity('a1'), badActivity, unknown, activity('a2')]);
+    expect(rejected.map((r) => [r.message, r.reason])).toEqual([
+      [garbage, 'invalid_json'],
+      [badActivity, 'invalid_schema'],
+    ]);
+    // an unknown command type is the command handler's to refuse (it dead-letters it)
+    expect(calls).toEqual(['activity a1', 'changing c1', 'command c1', 'activity a2']);
+  });
+});
