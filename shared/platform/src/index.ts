@@ -14,3 +14,4 @@ export * from './lifecycle/lifecycle.js';
 export * from './lifecycle/run-service.js';
 export * from './lifecycle/background.js';
 export * from './storage/migrations.js';
+export * from './concurrency.js';

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Client, Envelope } from '@trackme/contracts';
-import { ConflictError, DependencyUnavailableError, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
+import { ConflictError, DependencyUnavailableError, forEachConcurrently, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
 
@@ -62,15 +62,11 @@ export class ClientRepository {
 
   /** Several clients by id, a few lookups at a time (`$in` is not served by an index on the floor). */
   async loadMany(clientIds: string[]): Promise<Map<string, ClientDocument>> {
-    const pending = [...clientIds];
     const found = new Map<string, ClientDocument>();
-    const worker = async () => {
-      for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
-        const doc = await this.load(id);
-        if (doc) found.set(id, doc);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, pending.length) }, worker));
+    await forEachConcurrently(clientIds, LOAD_CONCURRENCY, async (id) => {
+      const doc = await this.load(id);
+      if (doc) found.set(id, doc);
+    });
     return found;
   }
 

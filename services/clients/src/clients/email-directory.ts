@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { normalizeEmail, type Envelope } from '@trackme/contracts';
-import { isDuplicateKeyError } from '@trackme/platform';
+import { forEachConcurrently, isDuplicateKeyError } from '@trackme/platform';
 
 export interface EmailEntry {
   /** the normalized email */
@@ -26,15 +26,11 @@ export class EmailDirectory {
 
   /** The client id of each email that belongs to a client (normalized email → id). */
   async resolve(emails: Iterable<string>): Promise<Map<string, string>> {
-    const pending = [...new Set([...emails].map(normalizeEmail))];
     const found = new Map<string, string>();
-    const worker = async () => {
-      for (let email = pending.pop(); email !== undefined; email = pending.pop()) {
-        const entry = await this.collection.findOne({ _id: email });
-        if (entry) found.set(email, entry.client_id);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, pending.length) }, worker));
+    await forEachConcurrently(new Set([...emails].map(normalizeEmail)), LOOKUP_CONCURRENCY, async (email) => {
+      const entry = await this.collection.findOne({ _id: email });
+      if (entry) found.set(email, entry.client_id);
+    });
     return found;
   }
 
