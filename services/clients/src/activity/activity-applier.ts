@@ -237,8 +237,10 @@ export function createActivityApplier({ repository, processed, producer, logger,
     const writes: ActivityWrite[] = [];
     const envelopes: Envelope[] = [];
     const timelines = new Map<string, HistoryEntry[]>();
-    const reject = (item: ActivityItem, reason: Outcome & string, error: string) => {
+    const unclaimed: string[] = [];
+    const reject = (item: ActivityItem, reason: Outcome, error: string) => {
       count(item, reason);
+      unclaimed.push(item.command.event.event_id);
       rejected.push({ message: asActivityMessage(item), reason, errors: [error] });
     };
 
@@ -297,7 +299,6 @@ export function createActivityApplier({ repository, processed, producer, logger,
         headers: { [Headers.messageType]: e.type, [Headers.correlationId]: e.correlation_id },
       })),
     );
-    const unclaimed = rejected.map((r) => (JSON.parse(r.message.value!.toString('utf8')) as { event_id: string }).event_id);
     await processed.release(unclaimed);
     lap('publish');
     logger.info({ events: items.length, clients: byClient.size, writes: writes.length, ...Object.fromEntries(counts), ms: timings }, 'activity applied');
