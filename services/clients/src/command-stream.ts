@@ -1,7 +1,6 @@
 import { APPLY_ACTIVITY_TYPE, ApplyActivityCommandSchema, Headers, type ApplyActivityCommand, type Envelope } from '@trackme/contracts';
-import { PoisonMessageError, rejectedOf, withCorrelation, type BatchHandler, type Rejected } from '@trackme/platform';
+import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, withCorrelation, type BatchHandler, type Rejected } from '@trackme/platform';
 import type { ActivityItem } from './activity/activity-applier.js';
-import { checkedData, parseEnvelope } from './clients/command-handler.js';
 
 export interface CommandStreamDeps {
   /** one client command (create, replace, patch, delete), replied to one by one */

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { TSchema } from 'typebox';
-import { Value } from 'typebox/value';
 import {
   COMMAND_REPLY_TYPE,
   COMMAND_SCHEMAS,
-  EnvelopeSchema,
   Headers,
   Topics,
   type Actor,
@@ -16,10 +13,10 @@ import {
 import {
   AppError,
   buildEnvelope,
+  checkedData,
   ConflictError,
   PoisonMessageError,
   problem,
-  type InboundMessage,
   type Logger,
   type MessageProducer,
 } from '@trackme/platform';
@@ -38,33 +35,6 @@ export interface CommandHandlerDeps {
 }
 
 type Outcome = Pick<CommandReply, 'status' | 'body'>;
-
-function errorLines(schema: TSchema, value: unknown): string[] {
-  return Value.Errors(schema, value).map((e) => `${e.instancePath || '/'} ${e.message}`);
-}
-
-/** Parses the envelope of a message on trackme.client-commands; a malformed one is poison. */
-export function parseEnvelope(message: InboundMessage): Envelope {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    throw new PoisonMessageError('invalid_json', `message value is not JSON: ${(error as Error).message}`);
-  }
-  // Check is the cheap path for every message; the error list is built only for a bad one
-  if (!Value.Check(EnvelopeSchema, raw)) {
-    throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope', { errors: errorLines(EnvelopeSchema, raw) });
-  }
-  return raw as Envelope;
-}
-
-/** The payload of a command envelope, checked against its type's schema; anything else is poison. */
-export function checkedData<T>(envelope: Envelope, schema: TSchema): T {
-  if (!Value.Check(schema, envelope.data)) {
-    throw new PoisonMessageError('invalid_schema', `invalid ${envelope.type} command`, { errors: errorLines(schema, envelope.data) });
-  }
-  return envelope.data as T;
-}
 
 /** Parses a client command; anything malformed is poison and goes to the DLQ with the reason. */
 export function parseCommand(envelope: Envelope): ClientCommand {

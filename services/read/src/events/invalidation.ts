@@ -1,6 +1,6 @@
 import { Value } from 'typebox/value';
-import { ClientEventTypes, ClientSchema, EnvelopeSchema, type Client } from '@trackme/contracts';
-import { PoisonMessageError, type InboundMessage, type MessageHandler } from '@trackme/platform';
+import { ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
+import { parseEnvelope, PoisonMessageError, type InboundMessage, type MessageHandler } from '@trackme/platform';
 import type { ReadCache } from '../cache/read-cache.js';
 import type { ClientSource } from '../clients/client-source.js';
 
@@ -17,13 +17,7 @@ interface ChangeFacts {
  * invalidates, so types added later keep the cache correct before the read side knows them.
  */
 export function changeFacts(message: InboundMessage): ChangeFacts {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    throw new PoisonMessageError('invalid_json', `message value is not JSON: ${(error as Error).message}`);
-  }
-  if (!Value.Check(EnvelopeSchema, raw)) throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope');
+  const raw = parseEnvelope(message);
   const data = raw.data as { client_id?: unknown; version?: unknown; client?: unknown } | null;
   if (typeof data?.client_id !== 'string' || !Number.isSafeInteger(data.version) || (data.version as number) < 1) {
     throw new PoisonMessageError('invalid_schema', `${raw.type} has no client_id and version`);

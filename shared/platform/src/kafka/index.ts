@@ -4,3 +4,4 @@ export * from './producer.js';
 export * from './consumer.js';
 export * from './admin.js';
 export * from './dead-letters.js';
+export * from './envelopes.js';
