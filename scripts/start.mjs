@@ -41,13 +41,19 @@ run('npx', ['tsc', '-b']);
 run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/kafka-topics.ts'], env);
 run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/migrate.ts'], env);
 
-const children = SERVICES.map(({ name, port }) => {
-  const portVariable = `${name.toUpperCase()}_PORT`;
+const portOf = ({ name, port }) => Number(env[`${name.toUpperCase()}_PORT`] ?? port);
+const urlOf = (name) => `http://127.0.0.1:${portOf(SERVICES.find((service) => service.name === name))}`;
+// the gateway relays to read and metrics where they listen here, also when .env moves their ports
+// (READ_URL / METRICS_URL set explicitly still win)
+const internalUrls = { READ_URL: urlOf('read'), METRICS_URL: urlOf('metrics') };
+
+const children = SERVICES.map((service) => {
+  const { name } = service;
   const child = spawn(process.execPath, [`services/${name}/dist/main.js`], {
     stdio: 'inherit',
-    env: { ...env, PORT: env[portVariable] ?? String(port) },
+    env: { ...(name === 'gateway' ? internalUrls : {}), ...env, PORT: String(portOf(service)) },
   });
-  return { name, port: Number(env[portVariable] ?? port), child };
+  return { name, port: portOf(service), child };
 });
 
 let stopping = false;

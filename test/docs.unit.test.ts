@@ -33,12 +33,19 @@ describe('the committed OpenAPI document', () => {
       '/clients/{id}/history',
       '/clients/{id}/stage',
       '/events',
+      '/metrics',
+      '/metrics/calculate',
+      '/metrics/jobs/{id}',
       '/operations/{id}',
       '/stages',
     ]);
     expect(Object.keys(document.paths['/clients']!['post']!.responses).sort()).toEqual(['201', '202', '400', '409', '422', '503']);
     expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
     expect(Object.keys(document.paths['/events']!['post']!.responses).sort()).toEqual(['202', '400', '413', '503']);
+    expect(Object.keys(document.paths['/metrics/calculate']!['get']!.responses).sort()).toEqual(['200', '400', '503']);
+    expect(Object.keys(document.paths['/metrics/calculate']!['post']!.responses).sort()).toEqual(['202', '400', '503']);
+    expect(Object.keys(document.paths['/metrics']!['get']!.responses).sort()).toEqual(['200', '400', '503']);
+    expect(Object.keys(document.paths['/metrics/jobs/{id}']!['get']!.responses).sort()).toEqual(['200', '400', '404', '503']);
   });
 });
 
@@ -65,6 +72,8 @@ describe('the committed AsyncAPI document', () => {
         'trackme.command-replies.dlq',
         'trackme.activity',
         'trackme.activity.dlq',
+        'trackme.metrics-commands',
+        'trackme.metrics-commands.dlq',
       ].sort(),
     );
     const events = document!.channels().all().find((channel) => channel.address() === 'trackme.client-events')!;
@@ -75,5 +84,14 @@ describe('the committed AsyncAPI document', () => {
     const activity = document!.channels().all().find((channel) => channel.address() === 'trackme.activity')!;
     const payload = activity.messages().all()[0]!.payload()!;
     expect(Object.keys(payload.properties() ?? {})).toEqual(expect.arrayContaining(['event_id', 'type', 'client_id', 'email', 'occurred_at', 'contract_id']));
+    // rollup requests travel in the envelope: the job's fields are its data
+    const metricsCommands = document!.channels().all().find((channel) => channel.address() === 'trackme.metrics-commands')!;
+    expect(metricsCommands.messages().all().map((m) => m.id())).toEqual(['TriggerRollup']);
+    const rollup = metricsCommands.messages().all()[0]!.payload()!;
+    expect(Object.keys(rollup.properties()!['data']!.properties() ?? {})).toEqual(
+      expect.arrayContaining(['job_id', 'interval', 'period', 'requested_at', 'actor']),
+    );
+    const operations = document!.operations().all().filter((o) => o.channels().all().some((c) => c.address() === 'trackme.metrics-commands'));
+    expect(operations.map((o) => o.action()).sort()).toEqual(['receive', 'send']);
   }, 60_000);
 });

@@ -17,7 +17,8 @@ export async function buildOpenApiDocument(basePath = '/api/v1'): Promise<unknow
     write: unused,
     operations: unused,
     read: unused,
-    activity: unused,
+    metrics: unused,
+    publishing: unused,
   };
   await registerGatewayApp(app, deps);
   await app.ready();

@@ -5,12 +5,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
-import type { ActivityPublishing } from './activity/publish-activity.js';
 import { activityRoutes } from './activity/routes.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
 import type { OperationStore } from './commands/operation-store.js';
+import type { KafkaPublishing } from './kafka/publish-acknowledged.js';
+import type { MetricsClient } from './metrics/metrics-client.js';
+import { metricsRoutes } from './metrics/routes.js';
 import { operationRoutes } from './operations/routes.js';
 import type { ReadClient } from './read/read-client.js';
 import { stageRoutes } from './stages/routes.js';
@@ -30,7 +32,9 @@ export interface GatewayDeps {
   write: WriteContext;
   operations: OperationStore;
   read: ReadClient;
-  activity: ActivityPublishing;
+  metrics: MetricsClient;
+  /** the producer for what is published without a reply (activity, rollup requests) */
+  publishing: KafkaPublishing;
 }
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
@@ -49,6 +53,7 @@ export function openApiOptions(basePath: string) {
         { name: 'stages', description: 'The configured process' },
         { name: 'operations', description: 'Results of writes answered 202 Accepted' },
         { name: 'activity', description: 'Activity reported by other systems (logins, app installs, autopayment changes)' },
+        { name: 'metrics', description: 'Business metrics: rollups on request and the stored figures (definitions in docs/metrics.md)' },
       ],
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
@@ -90,7 +95,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(clientReadRoutes, { read: deps.read });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
-      await typed.register(activityRoutes, deps.activity);
+      await typed.register(activityRoutes, deps.publishing);
+      await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
     },
     { prefix: basePath },
   );

@@ -14,9 +14,10 @@ import { registerGatewayApp } from './app.js';
 import { CommandBus } from './commands/command-bus.js';
 import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
+import { MetricsClient } from './metrics/metrics-client.js';
 import { ReadClient } from './read/read-client.js';
 
-/** Composition root: stages → Redis → Kafka producer and reply consumer → read client → HTTP app. */
+/** Composition root: stages → Redis → Kafka producer and reply consumer → read and metrics clients → HTTP app. */
 export async function composeGateway(context: ServiceContext<GatewayConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
   const process = loadStageProcess(config.STAGES_CONFIG);
@@ -49,6 +50,8 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
 
   const read = new ReadClient(config.READ_URL);
   lifecycle.onStop('read client', () => read.close());
+  const metrics = new MetricsClient(config.METRICS_URL);
+  lifecycle.onStop('metrics client', () => metrics.close());
 
   const app = createHttpServer({
     logger,
@@ -62,8 +65,9 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     process,
     operations,
     read,
+    metrics,
     write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS },
-    activity: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
+    publishing: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
   });
   return app;
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTopicDeclarations, Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
-import { createKafka, createLogger, ensureTopics, parseBrokers, topicFor } from '@trackme/platform';
+import { createKafka, createLogger, ensureTopics, parseBrokers } from '@trackme/platform';
 import {
   freePort,
   isolatedEnv,
   runInProcess,
   testStack,
+  topicMessageCount,
   TopicReader,
   uniqueTopicPrefix,
   waitFor,
@@ -40,16 +41,7 @@ const postEvents = (service: InProcessService<GatewayConfig>, body: unknown) =>
   service.app.inject({ method: 'POST', url: '/api/v1/events', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
 /** How many messages the (prefixed) activity topic holds, over all partitions. */
-async function activityMessageCount(): Promise<number> {
-  const admin = createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'trackme-test-offsets' }, createLogger('test', 'silent')).admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topicFor(env.KAFKA_TOPIC_PREFIX, Topics.activity));
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const activityMessageCount = () => topicMessageCount(env.KAFKA_BROKERS, Topics.activity, env.KAFKA_TOPIC_PREFIX);
 
 /** The message on trackme.activity whose (plain JSON) value has this event_id. */
 const publishedEvent = (eventId: string) => reader.messages.find((m) => (m.envelope as unknown as { event_id?: string }).event_id === eventId);

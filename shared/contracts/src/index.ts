@@ -8,3 +8,4 @@ export * from './client-views.js';
 export * from './stored-client.js';
 export * from './message-catalog.js';
 export * from './activity.js';
+export * from './metrics.js';

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox';
 import { COMMAND_REPLY_TYPE, COMMAND_SCHEMAS, CommandReplySchema } from './commands.js';
 import { ACTIVITY_EVENT_SCHEMAS, ActivityEventSchema, APPLY_ACTIVITY_TYPE, ApplyActivityCommandSchema } from './activity.js';
 import { CLIENT_EVENT_SCHEMAS } from './events.js';
+import { TRIGGER_ROLLUP_TYPE, TriggerRollupCommandSchema } from './metrics.js';
 import { Topics } from './topics.js';
 
 export interface MessageSpec {
@@ -79,7 +80,7 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
     topic: Topics.clientEvents,
     key: 'client id',
     producers: ['clients'],
-    consumers: ['read'],
+    consumers: ['read', 'metrics'],
     messages: [...messagesOf(CLIENT_EVENT_SCHEMAS, EVENT_SUMMARIES), ...messagesOf(ACTIVITY_EVENT_SCHEMAS, ACTIVITY_CHANGE_SUMMARIES)],
   },
   {
@@ -94,6 +95,22 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
         data: ActivityEventSchema,
         plain: true,
         summary: 'Something a client did, reported by another system: plain JSON, one event per message, applied once per event_id',
+      },
+    ],
+  },
+  {
+    topic: Topics.metricsCommands,
+    key: 'interval',
+    producers: ['gateway'],
+    consumers: ['metrics'],
+    consumerGroup: 'trackme-metrics-commands',
+    messages: [
+      {
+        type: TRIGGER_ROLLUP_TYPE,
+        data: TriggerRollupCommandSchema,
+        summary:
+          'Recompute the rollups of one interval (GET|POST /metrics/calculate): the period containing `period`, or the current one to date; ' +
+          'the envelope id is the job id',
       },
     ],
   },

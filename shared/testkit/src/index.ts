@@ -6,6 +6,7 @@ export * from './tcp-proxy.js';
 export * from './in-process.js';
 export * from './isolated.js';
 export * from './topic-reader.js';
+export * from './topic-offsets.js';
 export * from './http.js';
 export * from './composition-suite.js';
 export * from './errors.js';

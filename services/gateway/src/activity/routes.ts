@@ -3,8 +3,9 @@ import type { FastifySchema } from 'fastify';
 import { Type } from 'typebox';
 import { ACTIVITY_BATCH_MAX_BYTES, ACTIVITY_BATCH_MAX_EVENTS, ActivityEventSchema } from '@trackme/contracts';
 import { problemResponses } from '../http/schemas.js';
+import type { KafkaPublishing } from '../kafka/publish-acknowledged.js';
 import { checkActivityBatch } from './check-batch.js';
-import { publishActivity, type ActivityPublishing } from './publish-activity.js';
+import { publishActivity } from './publish-activity.js';
 
 const EXAMPLE_EVENT = {
   event_id: 'auth-7f3c9a',
@@ -65,7 +66,7 @@ const documentItemsAsEvents = ({ schema, url }: { schema: FastifySchema; url: st
   },
 });
 
-export const activityRoutes: FastifyPluginAsyncTypebox<ActivityPublishing> = async (app, publishing) => {
+export const activityRoutes: FastifyPluginAsyncTypebox<KafkaPublishing> = async (app, publishing) => {
   app.post(
     '/events',
     {

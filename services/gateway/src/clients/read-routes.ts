@@ -1,9 +1,10 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ClientIdSchema, ClientListSchema, ClientViewSchema, LIST_QUERY_FIELDS, ListClientsQuerySchema, type ListClientsQuery } from '@trackme/contracts';
 import { problemResponses } from '../http/schemas.js';
-import type { ReadAnswer, ReadClient } from '../read/read-client.js';
+import { queryStringOf, relay } from '../http/service-client.js';
+import type { ReadClient } from '../read/read-client.js';
 
 const Params = Type.Object({ id: ClientIdSchema });
 
@@ -33,27 +34,13 @@ export const HistoryEntrySchema = Type.Object(
 );
 
 /** The validated query as the read service's query string: defaults filled in, fields in one order. */
-export function forwardedQuery(query: ListClientsQuery): string {
-  const params = new URLSearchParams();
-  for (const field of LIST_QUERY_FIELDS) {
-    const value = query[field];
-    if (value !== undefined) params.append(field, String(value));
-  }
-  return params.toString();
-}
+export const forwardedQuery = (query: ListClientsQuery): string => queryStringOf(query, LIST_QUERY_FIELDS);
 
 function headersFor(request: FastifyRequest): Record<string, string> {
   const headers: Record<string, string> = { 'x-correlation-id': String(request.id) };
   const cacheControl = request.headers['cache-control'];
   if (cacheControl) headers['cache-control'] = cacheControl;
   return headers;
-}
-
-/** Sends the read service's answer as received (body bytes included; it is already in the public shape). */
-function relay(reply: FastifyReply, answer: ReadAnswer): FastifyReply {
-  if (answer.cache) reply.header('x-cache', answer.cache);
-  if (answer.retryAfter) reply.header('retry-after', answer.retryAfter);
-  return reply.code(answer.status).type(answer.contentType).send(answer.body);
 }
 
 /** Reads are answered by the read service (Redis cache over Mongo); the gateway validates and relays. */
