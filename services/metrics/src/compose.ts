@@ -1,19 +1,48 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_PARTITIONS, loadStageProcess, Topics } from '@trackme/contracts';
 import {
   createHttpServer,
   createKafka,
   createMongo,
   createRedis,
+  isRedisUnavailable,
+  MessageConsumer,
   MessageProducer,
   parseBrokers,
   startInBackground,
+  topicFor,
   type ServiceContext,
 } from '@trackme/platform';
 import type { MetricsConfig } from './config.js';
+import { CounterStore } from './counting/counter-store.js';
+import { createEventCounter } from './counting/event-counter.js';
+import { LiveCounts } from './counting/live-counts.js';
+import { metricsRoutes } from './http/routes.js';
+import { Calendar } from './periods.js';
+import { MetricGauges } from './rollup/gauges.js';
+import { RollupJobs } from './rollup/rollup-jobs.js';
+import { RollupLock } from './rollup/rollup-lock.js';
+import { Rollups } from './rollup/rollups.js';
+import { RollupScheduler } from './rollup/scheduler.js';
+import { createTriggerHandler } from './rollup/trigger-handler.js';
 
-/** Composition root: Mongo → Redis → Kafka → internal HTTP API with the Prometheus gauges. */
-export async function composeMetrics(context: ServiceContext<MetricsConfig>): Promise<FastifyInstance> {
+export interface MetricsOptions {
+  /** the service's clock (tests fix it) */
+  clock?: () => Date;
+}
+
+/** How long a rollup claim or run lock lives in Redis (a replica that died frees it by then). */
+const LOCK_MS = 15 * 60_000;
+
+/**
+ * Composition root: Mongo → Redis → the change-event consumer (counters) and the rollup command
+ * consumer → schedule and gauges → internal HTTP API with the Prometheus gauges.
+ */
+export async function composeMetrics(context: ServiceContext<MetricsConfig>, options: MetricsOptions = {}): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
+  const clock = options.clock ?? (() => new Date());
+  const process = loadStageProcess(config.STAGES_CONFIG);
+  const calendar = new Calendar(config.METRICS_TZ);
   const mongo = createMongo(config.MONGO_URL, 'trackme-metrics');
   lifecycle.onStop('mongo', () => mongo.close());
   const redis = createRedis(config.REDIS_URL, 'trackme-metrics');
@@ -23,14 +52,107 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>): Pr
     { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-metrics' },
     logger,
   );
-  // dead-letter records of the event consumer go through this producer
+  // dead-letter records of the consumers go through this producer
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
   lifecycle.onStop('kafka producer', () => producer.disconnect());
-  void startInBackground('kafka producer', () => producer.connect(), lifecycle, logger);
 
-  return createHttpServer({
+  const store = new CounterStore(mongo.db);
+  const live = new LiveCounts(redis.client, config.METRICS_KEY_PREFIX, calendar, logger, registry);
+  const partitions = partitionCounter(kafka, topicFor(config.KAFKA_TOPIC_PREFIX ?? '', Topics.clientEvents));
+  const rollups = new Rollups({ db: mongo.db, store, live, calendar, process, partitions });
+  const lock = new RollupLock(redis.client, config.METRICS_KEY_PREFIX, LOCK_MS);
+  const jobs = new RollupJobs(mongo.db, rollups, lock, calendar, clock, logger);
+
+  const counter = createEventCounter({ store, live, context: { calendar, process }, logger, registry });
+  const events = new MessageConsumer(kafka, {
+    groupId: 'trackme-metrics',
+    topics: [Topics.clientEvents],
+    batchHandler: counter.handleBatch,
+    maxBatchSize: config.METRICS_BATCH_SIZE,
+    producer,
     logger,
     registry,
-    readiness: { mongo: () => mongo.ping(), redis: () => redis.ping(), kafka: () => producer.isConnected },
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    partitionsConsumedConcurrently: 2,
   });
+  events.raw.on(events.raw.events.GROUP_JOIN, () => counter.forgetAll());
+  lifecycle.onStop('event consumer', () => events.stop());
+  const triggers = new MessageConsumer(kafka, {
+    groupId: 'trackme-metrics-commands',
+    topics: [Topics.metricsCommands],
+    handler: createTriggerHandler(jobs),
+    producer,
+    logger,
+    registry,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    partitionsConsumedConcurrently: 1,
+    // a rollup waits while Redis (its lock) is down; it is never dead-lettered for that
+    isTransient: isRedisUnavailable,
+  });
+  lifecycle.onStop('rollup command consumer', () => triggers.stop());
+
+  const scheduler = new RollupScheduler({
+    calendar,
+    clock,
+    delayMs: config.METRICS_SCHEDULE_DELAY_SECONDS * 1000,
+    checkEveryMs: config.METRICS_SCHEDULE_CHECK_MINUTES * 60_000,
+    isDone: async (period) => {
+      const stored = await rollups.stored(period);
+      return stored !== null && stored.calculated_at.getTime() >= period.end;
+    },
+    claim: (period) => lock.claim(period),
+    run: async (period) => {
+      await jobs.run({ id: `scheduled-${period.interval}-${period.key}`, interval: period.interval, period: period.key, requestedAt: clock() });
+    },
+    logger,
+  });
+  lifecycle.onStop('rollup schedule', () => scheduler.stop());
+  const gauges = new MetricGauges(rollups, calendar, clock, logger, registry);
+  lifecycle.onStop('metric gauges', () => gauges.stop());
+
+  void startInBackground(
+    'kafka',
+    async () => {
+      if (!producer.isConnected) await producer.connect();
+      await events.start();
+      await triggers.start();
+      scheduler.start();
+      gauges.start(config.METRICS_GAUGE_REFRESH_SECONDS * 1000);
+    },
+    lifecycle,
+    logger,
+  );
+
+  const app = createHttpServer({
+    logger,
+    registry,
+    readiness: {
+      mongo: () => mongo.ping(),
+      redis: () => redis.ping(),
+      kafka: () => producer.isConnected && events.isRunning && triggers.isRunning,
+    },
+  });
+  await app.register(metricsRoutes, { rollups, jobs, calendar, clock });
+  return app;
+}
+
+/** The partition count of trackme.client-events (counter documents exist per partition), looked up once a minute at most. */
+function partitionCounter(kafka: ReturnType<typeof createKafka>, topic: string): () => Promise<number> {
+  let known: { count: number; at: number } | undefined;
+  return async () => {
+    if (known && Date.now() - known.at < 60_000) return known.count;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      known = { count: metadata.topics[0]?.partitions.length ?? DEFAULT_PARTITIONS, at: Date.now() };
+      return known.count;
+    } catch {
+      return known?.count ?? DEFAULT_PARTITIONS;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
 }

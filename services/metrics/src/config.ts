@@ -1,5 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
+
+const TIME_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')];
 
 export const MetricsConfigSchema = Type.Object({
   ...LogConfig,
@@ -8,6 +10,38 @@ export const MetricsConfigSchema = Type.Object({
   ...MongoConfig,
   ...RedisConfig,
   ...TelemetryConfig,
+  ...StagesConfig,
+  METRICS_TZ: Type.Unsafe<string>(
+    Type.Union(
+      TIME_ZONES.map((zone) => Type.Literal(zone)),
+      { default: 'UTC', description: 'IANA time zone of days, weeks and months (e.g. Europe/Berlin)' },
+    ),
+  ),
+  METRICS_KEY_PREFIX: Type.String({ default: 'trackme:metrics:', pattern: '^[A-Za-z0-9:_.-]{1,64}$', description: 'Prefix of the Redis keys of metrics (HyperLogLogs, locks)' }),
+  METRICS_BATCH_SIZE: Type.Integer({
+    default: 2_000,
+    minimum: 1,
+    maximum: 10_000,
+    description: 'Most change events counted in one go (one write per client and counter document per batch)',
+  }),
+  METRICS_SCHEDULE_DELAY_SECONDS: Type.Integer({
+    default: 60,
+    minimum: 0,
+    maximum: 3_600,
+    description: "How long after midnight the scheduled rollups start, so the day's last events are counted",
+  }),
+  METRICS_SCHEDULE_CHECK_MINUTES: Type.Integer({
+    default: 15,
+    minimum: 1,
+    maximum: 1_440,
+    description: 'How often a replica checks that the last day, week and month were rolled up (catches up missed runs)',
+  }),
+  METRICS_GAUGE_REFRESH_SECONDS: Type.Integer({
+    default: 30,
+    minimum: 1,
+    maximum: 3_600,
+    description: 'How often the Prometheus gauges of the current periods are recomputed',
+  }),
 });
 
 export type MetricsConfig = Static<typeof MetricsConfigSchema>;

@@ -1,0 +1,125 @@
+import type { Collection, Db } from 'mongodb';
+import { forEachConcurrently } from '@trackme/platform';
+import type { ClientState, Effects } from './reduce.js';
+
+/**
+ * Counters of one period from one partition of trackme.client-events: `o` is the offset of the
+ * last batch added, so adding the same batch again (after a crash) changes nothing. One document
+ * per partition keeps every document single-writer (the Mongo-wire floor's updates are not
+ * atomic against concurrent writers); readers sum the partitions' documents.
+ */
+export interface CounterDocument {
+  _id: string;
+  o: number;
+  c: Record<string, number>;
+}
+
+/**
+ * The last batch of a partition, recorded before any of it is applied: after a crash the batch
+ * is applied again from here, so the client states and counters it touched always agree
+ * (no multi-document transactions on the floor — DESIGN.md §3).
+ */
+export interface BatchRecord {
+  _id: string;
+  to: number;
+  clients: ClientState[];
+  counters: { _id: string; inc: Record<string, number> }[];
+  at: Date;
+}
+
+/** Suffix of the counter documents `npm run metrics -- rebuild` writes. */
+export const REBUILT = 'r';
+const LOAD_CONCURRENCY = 8;
+
+export const counterDocumentId = (key: string, part: number | typeof REBUILT): string =>
+  `${key}|${part === REBUILT ? REBUILT : `p${part}`}`;
+
+export class CounterStore {
+  readonly clients: Collection<ClientState>;
+  readonly counters: Collection<CounterDocument>;
+  readonly batches: Collection<BatchRecord>;
+
+  constructor(db: Db) {
+    this.clients = db.collection<ClientState>('metric_clients');
+    this.counters = db.collection<CounterDocument>('metric_counters');
+    this.batches = db.collection<BatchRecord>('metric_batches');
+  }
+
+  async loadStates(ids: Iterable<string>): Promise<Map<string, ClientState>> {
+    const found = new Map<string, ClientState>();
+    await forEachConcurrently(ids, LOAD_CONCURRENCY, async (id) => {
+      const state = await this.clients.findOne({ _id: id });
+      if (state) found.set(id, state);
+    });
+    return found;
+  }
+
+  /** Records the batch, then applies it. */
+  async writeBatch(partition: number, to: number, states: ClientState[], effects: Effects): Promise<void> {
+    const record: BatchRecord = {
+      _id: `p${partition}`,
+      to,
+      clients: states,
+      counters: [...effects.counters].map(([key, fields]) => ({ _id: counterDocumentId(key, partition), inc: Object.fromEntries(fields) })),
+      at: new Date(),
+    };
+    await this.batches.replaceOne({ _id: record._id }, record, { upsert: true });
+    // in the normal course no counter has seen this batch yet (offsets only move forward)
+    await this.apply(record, record.counters);
+  }
+
+  /**
+   * Applies the partition's last recorded batch again and returns the offset it ended at. States
+   * are written whole, so writing them again is harmless; counters that already have the batch
+   * (their `o` reached its offset) are left alone.
+   */
+  async recover(partition: number): Promise<number> {
+    const record = await this.batches.findOne({ _id: `p${partition}` });
+    if (!record) return -1;
+    const missing: BatchRecord['counters'] = [];
+    await forEachConcurrently(record.counters, LOAD_CONCURRENCY, async (counter) => {
+      const doc = await this.counters.findOne({ _id: counter._id }, { projection: { o: 1 } });
+      if (!doc || doc.o < record.to) missing.push(counter);
+    });
+    await this.apply(record, missing);
+    return record.to;
+  }
+
+  /**
+   * Writes the batch's client states and adds its increments to the given counters (by `_id`
+   * alone: a filter on `o` as well makes each upsert several times slower on the Mongo-wire floor).
+   */
+  private async apply(record: BatchRecord, counters: BatchRecord['counters']): Promise<void> {
+    if (record.clients.length > 0) {
+      await this.clients.bulkWrite(
+        record.clients.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
+        { ordered: false },
+      );
+    }
+    if (counters.length === 0) return;
+    await this.counters.bulkWrite(
+      counters.map(({ _id, inc }) => ({
+        updateOne: {
+          filter: { _id },
+          update: { $inc: Object.fromEntries(Object.entries(inc).map(([field, delta]) => [`c.${field}`, delta])), $set: { o: record.to } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /** Sums the documents of counter keys over the given partitions and the rebuilt documents. */
+  async sum(keys: string[], partitions: number): Promise<Map<string, Map<string, number>>> {
+    const sums = new Map<string, Map<string, number>>(keys.map((key) => [key, new Map()]));
+    const parts: (number | typeof REBUILT)[] = [REBUILT, ...Array.from({ length: partitions }, (_, p) => p)];
+    const ids = keys.flatMap((key) => parts.map((part) => ({ key, id: counterDocumentId(key, part) })));
+    await forEachConcurrently(ids, LOAD_CONCURRENCY, async ({ key, id }) => {
+      const doc = await this.counters.findOne({ _id: id }, { projection: { c: 1 } });
+      if (!doc?.c) return;
+      const total = sums.get(key)!;
+      for (const [field, value] of Object.entries(doc.c)) total.set(field, (total.get(field) ?? 0) + value);
+    });
+    return sums;
+  }
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ActivityEventTypes,
+  ClientEventTypes,
+  dlqTopicOf,
+  TRIGGER_ROLLUP_TYPE,
+  Topics,
+  type Client,
+  type Envelope,
+  type MetricRow,
+  type RollupJob,
+} from '@trackme/contracts';
+import { buildEnvelope, createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
+import { isolatedEnv, runInProcess, sampleClient, TopicReader, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { composeMetrics } from '../src/compose.js';
+import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
+
+/**
+ * The metrics service against the real stack, fed a small hand-written history whose figures are
+ * worked out below by hand: repeats, a PUT that updates and moves at once, a rollback, a delete,
+ * late logins and a poison message.
+ */
+
+const NOW = new Date('2026-11-10T12:00:00.000Z');
+let env: IsolatedEnv;
+let service: InProcessService<MetricsConfig>;
+let producer: MessageProducer;
+let dead: TopicReader;
+
+beforeAll(async () => {
+  env = await isolatedEnv();
+  service = await runInProcess('metrics', MetricsConfigSchema, (context) => composeMetrics(context, { clock: () => NOW }), {
+    ...env,
+    METRICS_KEY_PREFIX: `${uniqueId('m')}:`,
+    LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent',
+  });
+  await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'metrics ready', timeoutMs: 30_000 });
+  const logger = createLogger('test', 'silent');
+  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  await producer.connect();
+  dead = await new TopicReader(env.KAFKA_BROKERS, dlqTopicOf(Topics.clientEvents), env.KAFKA_TOPIC_PREFIX).start();
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([dead?.stop(), producer?.disconnect()]);
+  await service?.stop();
+});
+
+const c1 = 'client-one';
+const c2 = 'client-two';
+
+function event(type: string, at: string, client: Client, extra: Record<string, unknown> = {}): Envelope {
+  return buildEnvelope({
+    type,
+    occurredAt: new Date(at),
+    data: { client_id: client.id, version: client.version, command_id: randomUUID(), actor: { subject: 'test' }, ...extra, client },
+  });
+}
+
+const login = (client: Client, at: string, arrivedAt = at) =>
+  event(ActivityEventTypes.loggedIn, arrivedAt, client, {
+    last_login: at,
+    activity: { event_id: randomUUID(), type: 'login', occurred_at: at },
+    actor: { subject: 'activity:test' },
+  });
+
+async function send(envelopes: Array<Envelope | string>): Promise<void> {
+  await producer.send(
+    Topics.clientEvents,
+    envelopes.map((e) => (typeof e === 'string' ? { key: c1, value: e } : { key: (e.data as { client_id: string }).client_id, value: JSON.stringify(e) })),
+  );
+}
+
+async function rollup(interval: 'day' | 'week' | 'month', period: string): Promise<MetricRow[]> {
+  const jobId = randomUUID();
+  await producer.publish(Topics.metricsCommands, interval, {
+    id: jobId,
+    type: TRIGGER_ROLLUP_TYPE,
+    data: { job_id: jobId, interval, period, requested_at: NOW.toISOString(), actor: { subject: 'test' } },
+  });
+  const job = await waitFor(
+    async () => {
+      const response = await service.app.inject({ url: `/internal/metrics/jobs/${jobId}` });
+      const body = response.statusCode === 200 ? response.json<{ data: RollupJob }>().data : undefined;
+      return body && body.status !== 'queued' && body.status !== 'running' ? body : undefined;
+    },
+    { what: `rollup ${interval} ${period}`, timeoutMs: 30_000 },
+  );
+  expect(job.status).toBe('succeeded');
+  const response = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${period}&to=${period}&limit=1000` });
+  expect(response.statusCode).toBe(200);
+  return response.json<{ data: MetricRow[] }>().data;
+}
+
+/** Change events the service has read, from its own Prometheus counter. */
+async function eventsRead(): Promise<number> {
+  const text = (await service.app.inject({ url: '/metrics' })).body;
+  return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(counted|duplicate)"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[2]), 0);
+}
+
+const valueOf = (rows: MetricRow[], type: string, labels: Record<string, string> = {}) =>
+  rows.find((r) => r.type === type && JSON.stringify(r.labels) === JSON.stringify(labels))?.value;
+
+describe('counting change events into rollups', () => {
+  let history: Array<Envelope | string>;
+
+  beforeAll(async () => {
+    const one = sampleClient({
+      id: c1,
+      source: 'web',
+      channel: 'ads',
+      app: 'installed',
+      contracts: [
+        { id: 'k1', autopayment: 'enabled' },
+        { id: 'k2', autopayment: 'disabled' },
+      ],
+      registration_date: '2026-11-02T09:00:00.000Z',
+      last_updated: '2026-11-02T09:00:00.000Z',
+    });
+    const two = sampleClient({ id: c2, app: 'not_installed', registration_date: '2026-11-02T11:00:00.000Z', last_updated: '2026-11-02T11:00:00.000Z' });
+    const moved = { ...one, stage: 'product_selection', version: 3, last_updated: '2026-11-02T15:00:00.000Z' };
+    const put = { ...moved, stage: 'data_consent', app: 'not_installed' as const, version: 6, last_updated: '2026-11-03T12:00:00.000Z' };
+    const back = { ...put, stage: 'product_selection', version: 7, last_updated: '2026-11-04T12:00:00.000Z' };
+    const firstMove = event(ClientEventTypes.stageChanged, '2026-11-02T15:00:00.000Z', moved, { from: 'registration', to: 'product_selection', rollback: false });
+    history = [
+      event(ClientEventTypes.created, '2026-11-02T09:00:00.000Z', one),
+      login({ ...one, version: 2 }, '2026-11-02T10:00:00.000Z'),
+      event(ClientEventTypes.created, '2026-11-02T11:00:00.000Z', two),
+      firstMove,
+      firstMove, // the same event again (a relay that published twice)
+      login({ ...moved, version: 4 }, '2026-11-02T18:00:00.000Z'),
+      login({ ...moved, version: 5 }, '2026-11-03T08:00:00.000Z'),
+      login({ ...two, version: 2 }, '2026-11-03T09:00:00.000Z'),
+      // one PUT: fields and stage in two events of the same version
+      event(ClientEventTypes.updated, '2026-11-03T12:00:00.000Z', put, { changes: { app: { from: 'installed', to: 'not_installed' } } }),
+      event(ClientEventTypes.stageChanged, '2026-11-03T12:00:00.000Z', put, { from: 'product_selection', to: 'data_consent', rollback: false }),
+      'not json at all',
+      event(ClientEventTypes.stageChanged, '2026-11-04T12:00:00.000Z', back, { from: 'data_consent', to: 'product_selection', rollback: true }),
+      event(ClientEventTypes.deleted, '2026-11-04T13:00:00.000Z', { ...two, version: 3, last_updated: '2026-11-04T13:00:00.000Z' }),
+      // a login that arrives two days late still counts on its day
+      login({ ...back, version: 8 }, '2026-11-02T20:00:00.000Z', '2026-11-04T20:00:00.000Z'),
+    ];
+    await send(history);
+    // every event but the poison one read: counted, or recognised as a repeat
+    await waitFor(async () => (await eventsRead()) === history.length - 1, { what: 'events counted', timeoutMs: 30_000 });
+  }, 60_000);
+
+  it('dead-letters what is not a change event, and counts the rest', async () => {
+    const letter = await waitFor(() => dead.messages[0], { what: 'dead letter' });
+    expect(letter.headers['dlq-reason']).toBe('invalid_json');
+  });
+
+  it('computes a day from counters, each event counted once', async () => {
+    const rows = await rollup('day', '2026-11-02');
+    expect(valueOf(rows, 'dau')).toBe(1);
+    expect(valueOf(rows, 'new-clients')).toBe(2);
+    expect(valueOf(rows, 'status-updates')).toBe(2);
+    expect(valueOf(rows, 'transitions', { from: 'registration', to: 'product_selection' })).toBe(1);
+    expect(valueOf(rows, 'rollback-count')).toBe(0);
+    expect(valueOf(rows, 'conversion')).toBe(0);
+    expect(valueOf(rows, 'funnel', { stage: 'registration' })).toBe(0.5);
+    expect(valueOf(rows, 'stage-duration', { stage: 'registration' })).toBe(6);
+    // at the end of the day: c1 moved on, c2 waits; one of the two has the app; 1 of 2 contracts pays itself
+    expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(1);
+    expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
+    expect(valueOf(rows, 'app-install-rate')).toBe(0.5);
+    expect(valueOf(rows, 'autopayment-rate')).toBe(0.5);
+  });
+
+  it('counts both events of a PUT and the time spent before the move', async () => {
+    const rows = await rollup('day', '2026-11-03');
+    expect(valueOf(rows, 'dau')).toBe(2);
+    expect(valueOf(rows, 'status-updates')).toBe(1);
+    expect(valueOf(rows, 'stage-duration', { stage: 'product_selection' })).toBe(21);
+    expect(valueOf(rows, 'app-install-rate')).toBe(0);
+  });
+
+  it('computes the week: distinct users, stickiness, rollbacks, and the state after a delete', async () => {
+    const rows = await rollup('week', '2026-11-04');
+    expect(rows.every((r) => r.period_start === '2026-11-02' && r.interval === 'week')).toBe(true);
+    expect(valueOf(rows, 'wau')).toBe(2);
+    // c1 on the 2nd and 3rd, c2 on the 3rd: 3 client-days over 7 days and 2 users
+    expect(valueOf(rows, 'stickiness')).toBeCloseTo(3 / 7 / 2, 9);
+    expect(valueOf(rows, 'rollback-count')).toBe(1);
+    expect(valueOf(rows, 'transitions', { from: 'data_consent', to: 'product_selection' })).toBe(1);
+    expect(valueOf(rows, 'conversion', { source: 'web' })).toBe(0);
+    expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
+    expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(0);
+    expect(valueOf(rows, 'dropout')).toBe(0);
+  });
+
+  it('gives the same rows when a period is computed again', async () => {
+    const first = await rollup('month', '2026-11-01');
+    const second = await rollup('month', '2026-11-01');
+    const strip = (rows: MetricRow[]) => rows.map(({ calculated_at: _at, ...row }) => row);
+    expect(strip(second)).toEqual(strip(first));
+    expect(valueOf(first, 'mau')).toBe(2);
+  });
+});
