@@ -24,17 +24,15 @@ import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 
 const NOW = new Date('2026-11-10T12:00:00.000Z');
 let env: IsolatedEnv;
+let metricsEnv: Record<string, string>;
 let service: InProcessService<MetricsConfig>;
 let producer: MessageProducer;
 let dead: TopicReader;
 
 beforeAll(async () => {
   env = await isolatedEnv();
-  service = await runInProcess('metrics', MetricsConfigSchema, (context) => composeMetrics(context, { clock: () => NOW }), {
-    ...env,
-    METRICS_KEY_PREFIX: `${uniqueId('m')}:`,
-    LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent',
-  });
+  metricsEnv = { ...env, METRICS_KEY_PREFIX: `${uniqueId('m')}:`, METRICS_GAUGE_REFRESH_SECONDS: '1', LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent' };
+  service = await runInProcess('metrics', MetricsConfigSchema, (context) => composeMetrics(context, { clock: () => NOW }), metricsEnv);
   await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'metrics ready', timeoutMs: 30_000 });
   const logger = createLogger('test', 'silent');
   producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
@@ -97,6 +95,17 @@ async function rollup(interval: 'day' | 'week' | 'month', period: string): Promi
 async function eventsRead(): Promise<number> {
   const text = (await service.app.inject({ url: '/metrics' })).body;
   return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(counted|duplicate)"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[2]), 0);
+}
+
+/** A sample of the Prometheus exposition: the series of `name` carrying all of `labels`. */
+function gauge(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(match[3]);
+  }
+  return undefined;
 }
 
 const valueOf = (rows: MetricRow[], type: string, labels: Record<string, string> = {}) =>
@@ -196,5 +205,45 @@ describe('counting change events into rollups', () => {
     const strip = (rows: MetricRow[]) => rows.map(({ calculated_at: _at, ...row }) => row);
     expect(strip(second)).toEqual(strip(first));
     expect(valueOf(first, 'mau')).toBe(2);
+  });
+
+  it('exports the current figures as Prometheus gauges under the older service\'s names', async () => {
+    const gauges = await waitFor(async () => {
+      const text = (await service.app.inject({ url: '/metrics' })).body;
+      return gauge(text, 'trackme_monthly_active_users') === 2 ? text : undefined;
+    }, { what: 'gauges refreshed' });
+    // now (the 10th): c1 back in product_selection, c2 deleted, nobody logged in today
+    expect(gauge(gauges, 'trackme_clients_per_stage', { stage: 'product_selection' })).toBe(1);
+    expect(gauge(gauges, 'trackme_clients_per_stage', { stage: 'registration' })).toBe(0);
+    expect(gauge(gauges, 'trackme_daily_active_users')).toBe(0);
+    expect(gauge(gauges, 'trackme_rollback_count_total', { interval: 'month' })).toBe(1);
+    expect(gauge(gauges, 'trackme_app_install_rate')).toBe(0);
+    expect(gauge(gauges, 'trackme_autopayment_rate')).toBe(0.5);
+    expect(gauge(gauges, 'trackme_active_users_estimate', { interval: 'month' })).toBe(2);
+  });
+
+  it('rolls up the day that just ended when its schedule comes, with that day\'s figures', async () => {
+    // a replica whose clock just passed midnight after the 4th (and the start delay)
+    const replica = await runInProcess('metrics', MetricsConfigSchema, (context) => composeMetrics(context, { clock: () => new Date('2026-11-05T00:01:30.000Z') }), {
+      ...metricsEnv,
+      METRICS_SCHEDULE_DELAY_SECONDS: '60',
+    });
+    try {
+      const job = await waitFor(async () => {
+        const answer = await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-04' });
+        const data = answer.statusCode === 200 ? answer.json<{ data: RollupJob }>().data : undefined;
+        return data?.status === 'succeeded' ? data : undefined;
+      }, { what: 'scheduled rollup of the 4th', timeoutMs: 30_000 });
+      expect(job.period_start).toBe('2026-11-04');
+      const rows = (await replica.app.inject({ url: '/internal/metrics?interval=day&from=2026-11-04&to=2026-11-04' })).json<{ data: MetricRow[] }>().data;
+      expect(valueOf(rows, 'rollback-count')).toBe(1);
+      expect(valueOf(rows, 'status-updates')).toBe(1);
+      expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
+      expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(0);
+      // the day just begun was not computed: it has barely started
+      expect((await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-05' })).statusCode).toBe(404);
+    } finally {
+      await replica.stop();
+    }
   });
 });
