@@ -5,7 +5,7 @@ import {
   createKafka,
   createMongo,
   createRedis,
-  isRedisUnavailable,
+  isMongoUnavailable,
   MessageConsumer,
   MessageProducer,
   parseBrokers,
@@ -75,6 +75,8 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: 2,
+    // while Mongo is down events wait; they are never dead-lettered for that
+    isTransient: isMongoUnavailable,
   });
   events.raw.on(events.raw.events.GROUP_JOIN, () => counter.forgetAll());
   lifecycle.onStop('event consumer', () => events.stop());
@@ -88,8 +90,9 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: 1,
-    // a rollup waits while Redis (its lock) is down; it is never dead-lettered for that
-    isTransient: isRedisUnavailable,
+    // a request waits while Mongo is down; it is never dead-lettered for that (a rollup that
+    // fails for another reason, e.g. Redis down for its lock, is recorded as a failed job)
+    isTransient: isMongoUnavailable,
   });
   lifecycle.onStop('rollup command consumer', () => triggers.stop());
 

@@ -1,7 +1,17 @@
 import { Type, type Static } from 'typebox';
+import { Format } from 'typebox/format';
 import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
-const TIME_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')];
+/** An IANA time zone this runtime knows (Intl refuses the others). */
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+Format.Set('time-zone', isTimeZone);
 
 export const MetricsConfigSchema = Type.Object({
   ...LogConfig,
@@ -11,12 +21,7 @@ export const MetricsConfigSchema = Type.Object({
   ...RedisConfig,
   ...TelemetryConfig,
   ...StagesConfig,
-  METRICS_TZ: Type.Unsafe<string>(
-    Type.Union(
-      TIME_ZONES.map((zone) => Type.Literal(zone)),
-      { default: 'UTC', description: 'IANA time zone of days, weeks and months (e.g. Europe/Berlin)' },
-    ),
-  ),
+  METRICS_TZ: Type.String({ format: 'time-zone', default: 'UTC', description: 'IANA time zone of days, weeks and months (e.g. Europe/Berlin)' }),
   METRICS_KEY_PREFIX: Type.String({ default: 'trackme:metrics:', pattern: '^[A-Za-z0-9:_.-]{1,64}$', description: 'Prefix of the Redis keys of metrics (HyperLogLogs, locks)' }),
   METRICS_BATCH_SIZE: Type.Integer({
     default: 2_000,
