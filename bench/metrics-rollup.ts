@@ -1,0 +1,153 @@
+/**
+ * Metrics: events/s counted by the metrics service, and the time of a month rollup as the number
+ * of clients grows (it should not: a rollup reads counters, never clients).
+ *
+ *   npx tsx --conditions=@trackme/source bench/metrics-rollup.ts [--clients 10000,100000] [--repeat 5]
+ *
+ * Needs the dev stack (`npm run stack:up`; KAFKA_BROKERS, MONGO_URL, REDIS_URL as for `npm start`).
+ * Runs the metrics service in this process on a fresh database and topic prefix. For each client
+ * count, the clients added since the previous step are published as change events on
+ * trackme.client-events (created, two stage moves, three logins each, spread over the month) by a
+ * separate producer, the time until all are counted gives events/s, and the month is then rolled
+ * up `--repeat` times through trackme.metrics-commands (median and spread of the job times). The
+ * baseline, measured in the same run, is the Mongo-wire server's raw single-document update rate.
+ * Writes JSON and a Markdown table to bench/results/.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { allTopicDeclarations, ClientEventTypes, ActivityEventTypes, TRIGGER_ROLLUP_TYPE, Topics, type Client, type RollupJob } from '@trackme/contracts';
+import { buildEnvelope, createKafka, createLogger, ensureTopics, MessageProducer, parseBrokers, runMigrations, runService } from '@trackme/platform';
+import { composeMetrics } from '../services/metrics/src/compose.js';
+import { MetricsConfigSchema } from '../services/metrics/src/config.js';
+
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '10000,100000' }, repeat: { type: 'string', default: '5' } } });
+const steps = values.clients.split(',').map(Number).sort((a, b) => a - b);
+const repeat = Number(values.repeat);
+const brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
+const baseMongo = process.env['MONGO_URL'] ?? 'mongodb://127.0.0.1:27017/trackme';
+const run = `bm${randomUUID().slice(0, 6)}`;
+const prefix = `${run}.`;
+const mongoUrl = baseMongo.replace(/\/[^/?]*(\?|$)/, `/${run}$1`);
+const logger = createLogger('bench', 'warn');
+const kafka = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-metrics' }, logger);
+await ensureTopics(kafka, allTopicDeclarations(), prefix);
+await runMigrations(mongoUrl);
+
+// baseline: the raw single-document update rate of the Mongo-wire server, in this run
+const mongo = await MongoClient.connect(mongoUrl);
+const scratch = mongo.db().collection<{ _id: string; n: number }>('bench_raw_updates');
+await scratch.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: `raw-${i}`, n: 0 })));
+const rawUntil = performance.now() + 10_000;
+let rawDone = 0;
+while (performance.now() < rawUntil) {
+  await scratch.updateOne({ _id: `raw-${rawDone % 1000}` }, { $inc: { n: 1 } });
+  rawDone += 1;
+}
+const rawPerSecond = rawDone / 10;
+await scratch.drop();
+console.log(`baseline: raw updateOne by _id ${rawPerSecond.toFixed(0)}/s`);
+
+const service = await runService('metrics', MetricsConfigSchema, composeMetrics, {
+  env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, PORT: '0', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' },
+  installSignalHandlers: false,
+  exit: (code) => {
+    throw new Error(`metrics exited ${code}`);
+  },
+});
+if (!service) throw new Error('metrics did not start');
+const inject = (url: string) => service.app.inject({ url });
+while ((await inject('/readyz')).statusCode !== 200) await new Promise((r) => setTimeout(r, 200));
+const producer = new MessageProducer(kafka, logger, prefix);
+await producer.connect();
+
+async function eventsRead(): Promise<number> {
+  const text = (await inject('/metrics')).body;
+  return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)].filter((m) => m[1] !== 'rejected').reduce((s, m) => s + Number(m[2]), 0);
+}
+
+const now = Date.now();
+const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
+const span = Math.max(now - monthStart, 86_400_000);
+const STAGES = ['registration', 'product_selection', 'data_consent'];
+
+/** Six change events of one client, in order, inside the current month. */
+function eventsOf(i: number): string[] {
+  const id = `${run}-${i}`;
+  const t0 = monthStart + ((i * 7919) % span) * 0.5;
+  const step = (span - (t0 - monthStart)) / 8;
+  const client = (version: number, stage: string, at: number): Client => ({
+    id, name: `Client ${i}`, email: `c${i}@example.com`, stage, is_active: i % 10 !== 0, source: ['web', 'ads', null][i % 3]!, channel: ['organic', 'paid'][i % 2]!,
+    app: i % 3 === 0 ? 'installed' : 'not_installed', last_login: null, registration_date: new Date(t0).toISOString(), last_updated: new Date(at).toISOString(),
+    contracts: [{ id: 'k1', autopayment: i % 2 === 0 ? 'enabled' : 'disabled' }], version,
+  });
+  const common = (version: number) => ({ client_id: id, version, command_id: randomUUID(), actor: { subject: 'bench' } });
+  const out: object[] = [buildEnvelope({ type: ClientEventTypes.created, occurredAt: new Date(t0), data: { ...common(1), client: client(1, STAGES[0]!, t0) } })];
+  let version = 1;
+  for (let m = 1; m <= 2; m += 1) {
+    version += 1;
+    const at = t0 + m * step;
+    out.push(buildEnvelope({ type: ClientEventTypes.stageChanged, occurredAt: new Date(at), data: { ...common(version), from: STAGES[m - 1], to: STAGES[m], rollback: false, client: client(version, STAGES[m]!, at) } }));
+  }
+  for (let l = 1; l <= 3; l += 1) {
+    version += 1;
+    const at = t0 + (2 + l) * step;
+    out.push(buildEnvelope({
+      type: ActivityEventTypes.loggedIn, occurredAt: new Date(at),
+      data: { ...common(version), actor: { subject: 'activity:bench' }, last_login: new Date(at).toISOString(), activity: { event_id: randomUUID(), type: 'login', occurred_at: new Date(at).toISOString() }, client: { ...client(version, STAGES[2]!, t0 + 2 * step), last_login: new Date(at).toISOString() } },
+    }));
+  }
+  return out.map((e) => JSON.stringify(e));
+}
+
+async function monthRollup(): Promise<number> {
+  const id = randomUUID();
+  await producer.publish(Topics.metricsCommands, 'month', { id, type: TRIGGER_ROLLUP_TYPE, data: { job_id: id, interval: 'month', requested_at: new Date().toISOString(), actor: { subject: 'bench' } } });
+  for (;;) {
+    const answer = await inject(`/internal/metrics/jobs/${id}`);
+    const job = answer.statusCode === 200 ? answer.json<{ data: RollupJob }>().data : undefined;
+    if (job?.status === 'failed') throw new Error(job.error);
+    if (job?.status === 'succeeded') return Date.parse(job.finished_at!) - Date.parse(job.started_at!);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const results: Array<{ clients: number; events: number; seconds: number; eventsPerSecond: number; rollupMs: number[]; rollupMedianMs: number }> = [];
+let published = 0;
+for (const clients of steps) {
+  const fresh: string[] = [];
+  for (let i = published; i < clients; i += 1) fresh.push(...eventsOf(i).map((value) => value));
+  const keys = (v: string) => (JSON.parse(v) as { data: { client_id: string } }).data.client_id;
+  const target = (await eventsRead()) + fresh.length;
+  const t0 = performance.now();
+  for (let i = 0; i < fresh.length; i += 20_000) await producer.send(Topics.clientEvents, fresh.slice(i, i + 20_000).map((value) => ({ key: keys(value), value })));
+  while ((await eventsRead()) < target) await new Promise((r) => setTimeout(r, 500));
+  const seconds = (performance.now() - t0) / 1000;
+  published = clients;
+  const rollupMs: number[] = [];
+  for (let r = 0; r < repeat; r += 1) rollupMs.push(await monthRollup());
+  const sorted = [...rollupMs].sort((a, b) => a - b);
+  const row = { clients, events: fresh.length, seconds, eventsPerSecond: fresh.length / seconds, rollupMs, rollupMedianMs: sorted[Math.floor(sorted.length / 2)]! };
+  results.push(row);
+  console.log(`${clients} clients: ${fresh.length} events counted in ${seconds.toFixed(1)} s (${row.eventsPerSecond.toFixed(0)}/s, ${(row.eventsPerSecond / rawPerSecond).toFixed(2)}× raw updates); month rollup ${row.rollupMedianMs} ms (runs ${rollupMs.join(', ')} ms)`);
+}
+
+await producer.disconnect();
+await service.context.lifecycle.stop('bench finished');
+await mongo.db().dropDatabase();
+await mongo.close();
+
+mkdirSync('bench/results', { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(`bench/results/metrics-rollup-${stamp}.json`, JSON.stringify({ rawPerSecond, results }, null, 2));
+const table = [
+  '| clients | events counted | events/s | vs raw updateOne | month rollup (median of runs) |',
+  '|---|---|---|---|---|',
+  ...results.map((r) => `| ${r.clients.toLocaleString('en')} | ${r.events.toLocaleString('en')} | ${r.eventsPerSecond.toFixed(0)} | ${(r.eventsPerSecond / rawPerSecond).toFixed(2)}× | ${r.rollupMedianMs} ms (${r.rollupMs.join(', ')}) |`),
+  '',
+  `raw updateOne by _id (same run): ${rawPerSecond.toFixed(0)}/s`,
+].join('\n');
+writeFileSync(`bench/results/metrics-rollup-${stamp}.md`, `${table}\n`);
+console.log(`\n${table}`);
+process.exit(0);
