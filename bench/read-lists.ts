@@ -16,7 +16,9 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { adminAuthorization } from './lib/token.js';
 
+const authorization = await adminAuthorization();
 const { values } = parseArgs({
   options: {
     url: { type: 'string', default: 'http://127.0.0.1:8080/api/v1' },
@@ -36,7 +38,7 @@ async function request(method: string, path: string, body?: unknown, headers: Re
   const response = await pool.request({
     method: method as 'GET',
     path: `${prefix}${path}`,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), authorization, ...headers },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.body.text();
@@ -87,8 +89,8 @@ for (let i = 0; i < Number(values.visibility); i++) {
 // 3. load: cached page vs read-through, each after a warm-up
 const listUrl = `${base.origin}${prefix}/clients?limit=50`;
 async function autocannon(headers: string[], connections = values.connections!): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
-  const args = ['-c', connections, '-d', values.seconds!, '-j', ...headers.flatMap((h) => ['-H', h]), listUrl];
-  await run(process.execPath, [autocannonBin, '-c', connections, '-d', '3', ...headers.flatMap((h) => ['-H', h]), listUrl]);
+  const args = ['-c', connections, '-d', values.seconds!, '-j', ...[`authorization=${authorization}`, ...headers].flatMap((h) => ['-H', h]), listUrl];
+  await run(process.execPath, [autocannonBin, '-c', connections, '-d', '3', ...[`authorization=${authorization}`, ...headers].flatMap((h) => ['-H', h]), listUrl]);
   const { stdout } = await run(process.execPath, [autocannonBin, ...args], { maxBuffer: 64 * 1024 * 1024 });
   const report = JSON.parse(stdout);
   return { rps: report.requests.average, p50: report.latency.p50, p99: report.latency.p99, non2xx: report.non2xx, errors: report.errors };

@@ -12,7 +12,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { adminAuthorization } from './lib/token.js';
 
+const authorization = await adminAuthorization();
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '100' },
@@ -29,7 +31,7 @@ const prefix = base.pathname.replace(/\/$/, '');
 
 async function call(method: 'POST' | 'PUT', path: string, body: unknown): Promise<{ status: number; ms: number }> {
   const t0 = process.hrtime.bigint();
-  const response = await pool.request({ method, path: `${prefix}${path}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await pool.request({ method, path: `${prefix}${path}`, headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
   await response.body.text();
   return { status: response.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
@@ -47,7 +49,7 @@ const person = (stage: string, email = `bench-${randomUUID()}@example.com`) => (
 const targets: Array<{ id: string; email: string; forward: boolean }> = [];
 for (let i = 0; i < Number(values.clients); i++) {
   const body = person('registration');
-  const response = await pool.request({ method: 'POST', path: `${prefix}/clients`, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await pool.request({ method: 'POST', path: `${prefix}/clients`, headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
   const created = (await response.body.json()) as { data: { id: string } };
   targets.push({ id: created.data.id, email: body.email, forward: true });
 }

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { devJwtSecret } from './lib/dev-secret.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -32,6 +33,9 @@ const stackAddresses = Object.fromEntries(
     .map((line) => line.split('=', 2)),
 );
 const env = { ...stackAddresses, ...process.env };
+// the gateway verifies bearer tokens; without a configured secret or JWKS it gets a local
+// development secret (generated once into .local/), the one `npm run token` signs with
+if (!env.JWT_SECRET && !env.JWKS_URL && env.AUTH_MODE !== 'disabled') env.JWT_SECRET = devJwtSecret(env);
 
 const stackWasUp = spawnSync('bash', ['deploy/local/stack.sh', 'status', 'dev'], { stdio: 'ignore' }).status === 0;
 const t0 = Date.now();
@@ -101,4 +105,5 @@ const basePath = env.BASE_PATH ?? '/api/v1';
 say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
 say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
+say(env.AUTH_MODE === 'disabled' ? 'AUTH_MODE=disabled: the API checks no token' : 'token    TOKEN=$(npm run --silent token -- --role admin --ttl 1h); curl -H "Authorization: Bearer $TOKEN" …');
 say('Ctrl-C stops everything npm start started');

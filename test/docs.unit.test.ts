@@ -24,7 +24,8 @@ describe('the committed OpenAPI document', () => {
   it('documents every public route with its error statuses', async () => {
     const document = JSON.parse(readFileSync('docs/openapi.json', 'utf8')) as {
       openapi: string;
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>>;
+      components: { securitySchemes?: Record<string, unknown> };
     };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual([
@@ -39,13 +40,22 @@ describe('the committed OpenAPI document', () => {
       '/operations/{id}',
       '/stages',
     ]);
-    expect(Object.keys(document.paths['/clients']!['post']!.responses).sort()).toEqual(['201', '202', '400', '409', '422', '503']);
+    // every API route needs a bearer token, and says what happens without one or without the role
+    expect(document.components.securitySchemes?.['bearer']).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403']));
+      }
+    }
+    const statuses = (path: string, method: string) => Object.keys(document.paths[path]![method]!.responses).filter((s) => s !== '401' && s !== '403').sort();
+    expect(statuses('/clients', 'post')).toEqual(['201', '202', '400', '409', '422', '503']);
     expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
-    expect(Object.keys(document.paths['/events']!['post']!.responses).sort()).toEqual(['202', '400', '413', '503']);
-    expect(Object.keys(document.paths['/metrics/calculate']!['get']!.responses).sort()).toEqual(['200', '400', '503']);
-    expect(Object.keys(document.paths['/metrics/calculate']!['post']!.responses).sort()).toEqual(['202', '400', '503']);
-    expect(Object.keys(document.paths['/metrics']!['get']!.responses).sort()).toEqual(['200', '400', '503']);
-    expect(Object.keys(document.paths['/metrics/jobs/{id}']!['get']!.responses).sort()).toEqual(['200', '400', '404', '503']);
+    expect(statuses('/events', 'post')).toEqual(['202', '400', '413', '503']);
+    expect(statuses('/metrics/calculate', 'get')).toEqual(['200', '400', '503']);
+    expect(statuses('/metrics/calculate', 'post')).toEqual(['202', '400', '503']);
+    expect(statuses('/metrics', 'get')).toEqual(['200', '400', '503']);
+    expect(statuses('/metrics/jobs/{id}', 'get')).toEqual(['200', '400', '404', '503']);
   });
 });
 

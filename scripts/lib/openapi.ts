@@ -12,6 +12,7 @@ export async function buildOpenApiDocument(basePath = '/api/v1'): Promise<unknow
   const unused = {} as never;
   const deps: GatewayDeps = {
     basePath,
+    auth: { mode: 'disabled', verifier: undefined },
     corsOrigins: [],
     process: loadStageProcess('config/stages.yaml'),
     write: unused,

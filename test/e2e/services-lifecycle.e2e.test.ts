@@ -84,6 +84,22 @@ describe('the four services as processes', () => {
     expect(child.output()).toContain('PORT: must be integer (got "abc")');
   });
 
+  it('refuses to start the gateway without a key to verify tokens with, and never disables authentication silently', async () => {
+    const { JWT_SECRET: _secret, ...withoutSecret } = await stackEnv();
+    const refused = await spawnService('gateway', withoutSecret);
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toContain('JWT_SECRET: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL');
+    const short = await spawnService('gateway', { ...withoutSecret, JWT_SECRET: 'too-short' });
+    expect(await short.exited).toBe(1);
+    expect(short.output()).toContain('JWT_SECRET: must not have fewer than 32 characters');
+
+    const open = await spawnService('gateway', { ...withoutSecret, AUTH_MODE: 'disabled' });
+    running.push(open);
+    await waitUntilReady(open);
+    expect(open.output()).toContain('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled)');
+    expect((await fetch(`${open.url}/api/v1/stages`)).status).toBe(200);
+  });
+
   it('stays up with /readyz 503 while a dependency is down, then becomes ready when it returns', async () => {
     // Mongo points at a port where nothing listens yet; Kafka and Redis are real
     const mongoPort = await freePort();

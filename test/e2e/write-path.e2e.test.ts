@@ -135,7 +135,7 @@ describe('PATCH, DELETE and the timeline', () => {
     expect(steps).toEqual(['ClientCreated', 'ClientUpdated', 'ClientStageChanged', 'ClientStageChanged', 'ClientDeleted']);
     expect(history.body.data[1].changes).toEqual({ app: { from: 'not_installed', to: 'installed' }, channel: { from: 'organic', to: null } });
     expect(history.body.data[3]).toMatchObject({ from: 'product_selection', to: 'registration', rollback: true });
-    expect(history.body.data[0].actor.subject).toBe('anonymous');
+    expect(history.body.data[0].actor).toMatchObject({ subject: 'test-admin', role: 'admin' });
     expect(history.body.data[1].correlation_id).toBe(correlation);
 
     // the audit trail: one log line per change with who, through which request and command
@@ -148,7 +148,7 @@ describe('PATCH, DELETE and the timeline', () => {
         .find((line) => line.audit['correlation_id'] === correlation),
     );
     expect(audit.audit).toMatchObject({ type: 'ClientUpdated', client_id: client.id, version: 2, command_id: history.body.data[1].command_id });
-    expect(audit.audit['actor']).toMatchObject({ subject: 'anonymous', ip: expect.any(String) });
+    expect(audit.audit['actor']).toMatchObject({ subject: 'test-admin', role: 'admin', ip: expect.any(String) });
     expectProblem(await http('GET', `${api}/clients/${randomUUID()}/history`), 404, 'not_found');
   });
 

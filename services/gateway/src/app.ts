@@ -6,6 +6,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
 import { activityRoutes } from './activity/routes.js';
+import { installAuthentication, type AuthMode } from './auth/authenticate.js';
+import { protectRoute } from './auth/permissions.js';
+import type { TokenVerifier } from './auth/verifier.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
@@ -26,6 +29,7 @@ interface SwaggerCsp {
 
 export interface GatewayDeps {
   basePath: string;
+  auth: { mode: AuthMode; verifier: TokenVerifier | undefined };
   /** origins allowed to call the API from a browser (CORS); empty: none */
   corsOrigins: string[];
   process: StageProcess;
@@ -48,6 +52,11 @@ export function openApiOptions(basePath: string) {
         description: 'Tracks clients through a configured onboarding/sales process and reports business metrics.',
       },
       servers: [{ url: basePath || '/' }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT with `sub`, `role` (super_user, admin or manager), `iss`, `aud` and `exp`' },
+        },
+      },
       tags: [
         { name: 'clients', description: 'Clients and their stage in the process' },
         { name: 'stages', description: 'The configured process' },
@@ -90,6 +99,9 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
 
   await app.register(
     async (api) => {
+      // every API route needs a permission; the table is in auth/permissions.ts
+      api.addHook('onRoute', protectRoute);
+      installAuthentication(api, deps.auth.mode, deps.auth.verifier);
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
       await typed.register(clientReadRoutes, { read: deps.read });

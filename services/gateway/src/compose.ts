@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadStageProcess } from '@trackme/contracts';
 import {
+  ConfigError,
   createHttpServer,
   createKafka,
   createRedis,
@@ -11,6 +12,7 @@ import {
   type ServiceContext,
 } from '@trackme/platform';
 import { registerGatewayApp } from './app.js';
+import { TokenVerifier } from './auth/verifier.js';
 import { CommandBus } from './commands/command-bus.js';
 import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
@@ -21,6 +23,10 @@ import { ReadClient } from './read/read-client.js';
 export async function composeGateway(context: ServiceContext<GatewayConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
   const process = loadStageProcess(config.STAGES_CONFIG);
+  const verifier = tokenVerifierOf(config);
+  if (config.AUTH_MODE === 'disabled') {
+    logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
+  }
 
   const redis = createRedis(config.REDIS_URL, 'trackme-gateway');
   lifecycle.onStop('redis', () => redis.close());
@@ -61,6 +67,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   });
   await registerGatewayApp(app, {
     basePath: config.BASE_PATH,
+    auth: { mode: config.AUTH_MODE, verifier },
     corsOrigins: config.CORS_ORIGINS.split(',').filter(Boolean),
     process,
     operations,
@@ -70,4 +77,20 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     publishing: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
   });
   return app;
+}
+
+/** The token verifier of AUTH_MODE=jwt; a gateway without any key to check tokens with does not start. */
+function tokenVerifierOf(config: GatewayConfig): TokenVerifier | undefined {
+  if (config.AUTH_MODE === 'disabled') return undefined;
+  if (!config.JWT_SECRET && !config.JWKS_URL) {
+    throw new ConfigError('gateway', [
+      { variable: 'JWT_SECRET', message: 'AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL (RS256/ES256/EdDSA) to verify tokens' },
+    ]);
+  }
+  return new TokenVerifier({
+    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
+    ...(config.JWKS_URL ? { jwksUrl: config.JWKS_URL } : {}),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
 }

@@ -23,6 +23,14 @@ export const GatewayConfigSchema = Type.Object({
     pattern: '^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(,https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)*)?$',
     description: 'Comma-separated origins (scheme://host[:port]) allowed to call the API from a browser; empty: none',
   }),
+  AUTH_MODE: Type.Union([Type.Literal('jwt'), Type.Literal('disabled')], {
+    default: 'jwt',
+    description: 'jwt: every API route needs a bearer token; disabled: nobody is checked (development only, warned at every start)',
+  }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HS256 key of the bearer tokens (at least 32 characters); a secret, keep it out of git' })),
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS of the RS256 / ES256 / EdDSA keys that sign bearer tokens' })),
+  JWT_ISSUER: Type.String({ default: 'trackme', minLength: 1, description: 'Required `iss` of bearer tokens' }),
+  JWT_AUDIENCE: Type.String({ default: 'trackme-api', minLength: 1, description: 'Required `aud` of bearer tokens' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTopicDeclarations, Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
 import { createKafka, createLogger, ensureTopics, parseBrokers } from '@trackme/platform';
-import {
+import { authed,
   freePort,
   isolatedEnv,
   runInProcess,
@@ -37,8 +37,8 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-const postEvents = (service: InProcessService<GatewayConfig>, body: unknown) =>
-  service.app.inject({ method: 'POST', url: '/api/v1/events', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+const postEvents = async (service: InProcessService<GatewayConfig>, body: unknown) =>
+  service.app.inject(await authed({ method: 'POST', url: '/api/v1/events', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
 
 /** How many messages the (prefixed) activity topic holds, over all partitions. */
 const activityMessageCount = () => topicMessageCount(env.KAFKA_BROKERS, Topics.activity, env.KAFKA_TOPIC_PREFIX);

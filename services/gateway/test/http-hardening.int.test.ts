@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runInProcess, type InProcessService } from '@trackme/testkit';
+import { authed, isolatedEnv, runInProcess, type InProcessService } from '@trackme/testkit';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('gateway HTTP hardening', () => {
   it('sends security headers on API answers', async () => {
-    const answer = await gateway.app.inject({ url: '/api/v1/stages' });
+    const answer = await gateway.app.inject(await authed({ url: '/api/v1/stages' }));
     expect(answer.statusCode).toBe(200);
     expect(answer.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
@@ -29,22 +29,22 @@ describe('gateway HTTP hardening', () => {
   });
 
   it('still serves the Swagger UI under its content security policy', async () => {
-    const page = await gateway.app.inject({ url: '/api/v1/swagger/' });
+    const page = await gateway.app.inject(await authed({ url: '/api/v1/swagger/' }));
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-security-policy']).toContain('script-src');
   });
 
   it('lets only the configured origins call the API from a browser', async () => {
-    const allowed = await gateway.app.inject({ url: '/api/v1/stages', headers: { origin: ALLOWED } });
+    const allowed = await gateway.app.inject(await authed({ url: '/api/v1/stages', headers: { origin: ALLOWED } }));
     expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED);
-    const other = await gateway.app.inject({ url: '/api/v1/stages', headers: { origin: 'https://evil.example.net' } });
+    const other = await gateway.app.inject(await authed({ url: '/api/v1/stages', headers: { origin: 'https://evil.example.net' } }));
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
 
-    const preflight = await gateway.app.inject({
+    const preflight = await gateway.app.inject(await authed({
       method: 'OPTIONS',
       url: '/api/v1/clients',
       headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
-    });
+    }));
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe(ALLOWED);
     expect(String(preflight.headers['access-control-allow-methods'])).toContain('POST');

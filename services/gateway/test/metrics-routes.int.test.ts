@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Topics, TRIGGER_ROLLUP_TYPE, TriggerRollupCommandSchema, type TriggerRollupCommand } from '@trackme/contracts';
-import {
+import { authed,
   freePort,
   isolatedEnv,
   runInProcess,
@@ -89,8 +89,8 @@ beforeEach(() => {
 
 const commandsOnTopic = () => topicMessageCount(env.KAFKA_BROKERS, Topics.metricsCommands, env.KAFKA_TOPIC_PREFIX);
 
-const calculate = (service: InProcessService<GatewayConfig>, method: 'GET' | 'POST', query: string, correlationId = uniqueId('corr-')) =>
-  service.app.inject({ method, url: `/api/v1/metrics/calculate?${query}`, headers: { 'x-correlation-id': correlationId } });
+const calculate = async (service: InProcessService<GatewayConfig>, method: 'GET' | 'POST', query: string, correlationId = uniqueId('corr-')) =>
+  service.app.inject(await authed({ method, url: `/api/v1/metrics/calculate?${query}`, headers: { 'x-correlation-id': correlationId } }));
 
 /** The rollup request published for the request with this correlation id. */
 const published = (correlationId: string) =>
@@ -126,7 +126,7 @@ describe('GET /metrics/calculate', () => {
       interval: 'week',
       period: '2025-05-07',
       requested_at: envelope.occurred_at,
-      actor: { subject: 'anonymous', ip: '127.0.0.1' },
+      actor: { subject: 'test-admin', role: 'admin', ip: '127.0.0.1' },
     });
     expect(Date.parse(envelope.data.requested_at)).toBeGreaterThanOrEqual(sentAt - 1);
     expect(Date.parse(envelope.data.requested_at)).toBeLessThanOrEqual(Date.now());
@@ -182,10 +182,10 @@ describe('/metrics/calculate refuses bad parameters before publishing anything',
 
 describe('GET /metrics', () => {
   it("asks the metrics service with the validated query (defaults filled in, one order) and relays its answer byte for byte", async () => {
-    const answer = await gateway.app.inject({
+    const answer = await gateway.app.inject(await authed({
       url: '/api/v1/metrics?to=2025-05-07&interval=day&type=dau&from=2025-05-01',
       headers: { 'x-correlation-id': 'corr-metrics-list' },
-    });
+    }));
 
     expect(metricsService.requests).toEqual([
       { url: '/internal/metrics?type=dau&interval=day&from=2025-05-01&to=2025-05-07&limit=100&offset=0', correlationId: 'corr-metrics-list' },
@@ -198,13 +198,13 @@ describe('GET /metrics', () => {
   it("passes the metrics service's refusals and Retry-After on as received", async () => {
     const tooWide = '{"type":"urn:trackme:problem:validation_failed","title":"Bad Request","status":400,"code":"validation_failed","errors":[{"field":"from","message":"too wide"}]}';
     metricsService.answer = () => ({ status: 400, type: 'application/problem+json', body: tooWide });
-    const refused = await gateway.app.inject({ url: '/api/v1/metrics?interval=day&from=1990-01-01' });
+    const refused = await gateway.app.inject(await authed({ url: '/api/v1/metrics?interval=day&from=1990-01-01' }));
     expect(refused.statusCode).toBe(400);
     expect(refused.headers['content-type']).toBe('application/problem+json');
     expect(refused.body).toBe(tooWide);
 
     metricsService.answer = () => ({ status: 503, type: 'application/problem+json', body: '{"status":503}', headers: { 'retry-after': '7' } });
-    const busy = await gateway.app.inject({ url: '/api/v1/metrics?limit=5&offset=10' });
+    const busy = await gateway.app.inject(await authed({ url: '/api/v1/metrics?limit=5&offset=10' }));
     expect(busy.statusCode).toBe(503);
     expect(busy.headers['retry-after']).toBe('7');
     expect(metricsService.requests.map((r) => r.url)).toEqual([
@@ -224,7 +224,7 @@ describe('GET /metrics', () => {
     ['an unknown parameter', 'interval=day&client=c-1', 'client'],
     ['a repeated parameter', 'interval=day&interval=week', 'interval'],
   ])('refuses %s with 400 naming the parameter, without asking the metrics service', async (_case, query, field) => {
-    const answer = await gateway.app.inject({ url: `/api/v1/metrics?${query}` });
+    const answer = await gateway.app.inject(await authed({ url: `/api/v1/metrics?${query}` }));
     expectProblem(answer, 400, 'validation_failed');
     expect(answer.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toContain(field);
     expect(metricsService.requests).toEqual([]);
@@ -233,14 +233,14 @@ describe('GET /metrics', () => {
 
 describe('GET /metrics/jobs/{id}', () => {
   it("relays the metrics service's job", async () => {
-    const answer = await gateway.app.inject({ url: `/api/v1/metrics/jobs/${KNOWN_JOB.id}` });
+    const answer = await gateway.app.inject(await authed({ url: `/api/v1/metrics/jobs/${KNOWN_JOB.id}` }));
     expect(metricsService.requests.map((r) => r.url)).toEqual([`/internal/metrics/jobs/${KNOWN_JOB.id}`]);
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toEqual({ data: KNOWN_JOB });
   });
 
   it("passes the metrics service's 404 on as received", async () => {
-    const answer = await gateway.app.inject({ url: '/api/v1/metrics/jobs/0c4f6b2e-unknown' });
+    const answer = await gateway.app.inject(await authed({ url: '/api/v1/metrics/jobs/0c4f6b2e-unknown' }));
     expect(answer.statusCode).toBe(404);
     expect(answer.headers['content-type']).toBe('application/problem+json');
     expect(answer.body).toBe(NOT_FOUND);
@@ -250,7 +250,7 @@ describe('GET /metrics/jobs/{id}', () => {
     ['characters other than letters, digits and -', 'job_1'],
     ['more than 64 characters', 'x'.repeat(65)],
   ])('refuses an id with %s with 400 naming id, without asking the metrics service', async (_case, id) => {
-    const answer = await gateway.app.inject({ url: `/api/v1/metrics/jobs/${id}` });
+    const answer = await gateway.app.inject(await authed({ url: `/api/v1/metrics/jobs/${id}` }));
     expectProblem(answer, 400, 'validation_failed');
     expect(answer.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toContain('id');
     expect(metricsService.requests).toEqual([]);
@@ -282,7 +282,7 @@ describe('/metrics routes while their dependencies are down', () => {
   it.each(['/api/v1/metrics?interval=day', '/api/v1/metrics/jobs/0c4f6b2e'])(
     'GET %s answers 503 with Retry-After when the metrics service is unreachable, without naming its address',
     async (url) => {
-      const answer = await lonely.app.inject({ url });
+      const answer = await lonely.app.inject(await authed({ url }));
       expectProblem(answer, 503, 'dependency_unavailable');
       expect(answer.headers['retry-after']).toBe('1');
       expect(answer.body).not.toContain('127.0.0.1');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runInProcess, waitFor, type InProcessService } from '@trackme/testkit';
+import { authed, isolatedEnv, runInProcess, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeClients } from '../../clients/src/compose.js';
 import { ClientsConfigSchema } from '../../clients/src/config.js';
 import { composeRead } from '../../read/src/compose.js';
@@ -30,8 +30,8 @@ afterAll(async () => {
   for (const service of others) await service.stop();
 });
 
-const post = (body: unknown, headers: Record<string, string> = {}) =>
-  gateway.app.inject({ method: 'POST', url: '/api/v1/clients', payload: body as object, headers });
+const post = async (body: unknown, headers: Record<string, string> = {}) =>
+  gateway.app.inject(await authed({ method: 'POST', url: '/api/v1/clients', payload: body as object, headers }));
 
 describe('gateway write API in process', () => {
   it('creates, patches, moves, deletes a client and reports its timeline', async () => {
@@ -40,16 +40,16 @@ describe('gateway write API in process', () => {
     expect(created.statusCode).toBe(201);
     const id = created.json().data.id as string;
 
-    const patched = await gateway.app.inject({ method: 'PATCH', url: `/api/v1/clients/${id}`, payload: { app: 'installed' } });
+    const patched = await gateway.app.inject(await authed({ method: 'PATCH', url: `/api/v1/clients/${id}`, payload: { app: 'installed' } }));
     expect(patched.json().data).toMatchObject({ app: 'installed', version: 2 });
-    const moved = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'next' } });
+    const moved = await gateway.app.inject(await authed({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'next' } }));
     expect(moved.json().data).toMatchObject({ stage: 'product_selection', source: null, app: 'not_installed' });
-    const illegal = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'completed' } });
+    const illegal = await gateway.app.inject(await authed({ method: 'PUT', url: `/api/v1/clients/${id}/stage`, payload: { name: 'Ann', email, stage: 'completed' } }));
     expect(illegal.statusCode).toBe(400);
     expect(illegal.headers['content-type']).toContain('application/problem+json');
-    expect((await gateway.app.inject({ method: 'DELETE', url: `/api/v1/clients/${id}` })).statusCode).toBe(204);
+    expect((await gateway.app.inject(await authed({ method: 'DELETE', url: `/api/v1/clients/${id}` }))).statusCode).toBe(204);
 
-    const history = await gateway.app.inject({ url: `/api/v1/clients/${id}/history` });
+    const history = await gateway.app.inject(await authed({ url: `/api/v1/clients/${id}/history` }));
     expect(history.json().data.map((e: { type: string }) => e.type)).toEqual([
       'ClientCreated',
       'ClientUpdated',
@@ -57,7 +57,13 @@ describe('gateway write API in process', () => {
       'ClientStageChanged',
       'ClientDeleted',
     ]);
-    expect((await gateway.app.inject({ url: `/api/v1/clients/${randomUUID()}/history` })).statusCode).toBe(404);
+    // the token's subject and role act, from the caller's address, through one request each
+    for (const entry of history.json().data as Array<{ actor: unknown; correlation_id: string; command_id: string }>) {
+      expect(entry.actor).toEqual({ subject: 'test-admin', role: 'admin', ip: '127.0.0.1' });
+      expect(entry.correlation_id).toBeTruthy();
+      expect(entry.command_id).toBeTruthy();
+    }
+    expect((await gateway.app.inject(await authed({ url: `/api/v1/clients/${randomUUID()}/history` }))).statusCode).toBe(404);
   });
 
   it('replays an Idempotency-Key retry and refuses the key with another body', async () => {
@@ -74,13 +80,13 @@ describe('gateway write API in process', () => {
     const created = await post({ name: 'Cy', email: `stage-${randomUUID()}@example.com`, stage: 'moon' });
     expect(created.statusCode).toBe(400);
     expect(created.json().errors).toEqual([{ field: 'stage', message: 'unknown stage "moon"' }]);
-    const moved = await gateway.app.inject({ method: 'PUT', url: `/api/v1/clients/${randomUUID()}/stage`, payload: { name: 'Cy', email: 'cy@example.com', stage: 'moon' } });
+    const moved = await gateway.app.inject(await authed({ method: 'PUT', url: `/api/v1/clients/${randomUUID()}/stage`, payload: { name: 'Cy', email: 'cy@example.com', stage: 'moon' } }));
     expect(moved.statusCode).toBe(400);
   });
 
   it('serves the process and answers 404 for an unknown operation', async () => {
-    expect((await gateway.app.inject({ url: '/api/v1/stages' })).json().data.conversion).toBe('completed');
-    const missing = await gateway.app.inject({ url: '/api/v1/operations/nope' });
+    expect((await gateway.app.inject(await authed({ url: '/api/v1/stages' }))).json().data.conversion).toBe('completed');
+    const missing = await gateway.app.inject(await authed({ url: '/api/v1/operations/nope' }));
     expect(missing.statusCode).toBe(404);
   });
 });
@@ -90,12 +96,12 @@ describe('gateway write API without Redis', () => {
     const env = await isolatedEnv();
     const lonely = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
     try {
-      const answer = await lonely.app.inject({
+      const answer = await lonely.app.inject(await authed({
         method: 'POST',
         url: '/api/v1/clients',
         payload: { name: 'Dee', email: `dee-${randomUUID()}@example.com` },
         headers: { 'idempotency-key': randomUUID() },
-      });
+      }));
       expect(answer.statusCode).toBe(503);
       expect(answer.json()).toMatchObject({ code: 'dependency_unavailable' });
       const ready = await lonely.app.inject({ url: '/readyz' });

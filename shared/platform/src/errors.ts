@@ -34,6 +34,24 @@ export class NotFoundError extends AppError {
   readonly status = 404;
 }
 
+/** No valid credentials: answered 401 with `challenge` as the WWW-Authenticate header (RFC 6750). */
+export class UnauthorizedError extends AppError {
+  readonly code = 'unauthorized';
+  readonly status = 401;
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Valid credentials without the right to do this. */
+export class ForbiddenError extends AppError {
+  readonly code = 'forbidden';
+  readonly status = 403;
+}
+
 export class ConflictError extends AppError {
   readonly code: string;
   readonly status = 409;

@@ -1,3 +1,5 @@
+import { adminHeaders } from './tokens.js';
+
 /** A small JSON-over-HTTP client for end-to-end tests, speaking to a service like a user would. */
 export interface HttpAnswer<T = unknown> {
   status: number;
@@ -11,9 +13,12 @@ export async function http<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<HttpAnswer<T>> {
+  // an admin's token unless the test sends its own (an empty authorization sends none)
+  const auth = 'authorization' in headers ? (headers['authorization'] ? { authorization: headers['authorization'] } : {}) : await adminHeaders();
+  const rest = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'authorization'));
   const response = await fetch(url, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...auth, ...rest },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     redirect: 'manual',
   });

@@ -12,3 +12,4 @@ export * from './composition-suite.js';
 export * from './errors.js';
 export * from './redis-server.js';
 export * from './fixtures.js';
+export * from './tokens.js';

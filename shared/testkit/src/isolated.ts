@@ -2,12 +2,14 @@ import { allTopicDeclarations } from '@trackme/contracts';
 import { createKafka, createLogger, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
 import { uniqueId, uniqueTopicPrefix } from './ids.js';
 import { mongoUrlWithDatabase, testStack } from './stack.js';
+import { TEST_JWT_SECRET } from './tokens.js';
 
 export interface IsolatedEnv {
   KAFKA_BROKERS: string;
   MONGO_URL: string;
   REDIS_URL: string;
   KAFKA_TOPIC_PREFIX: string;
+  JWT_SECRET: string;
 }
 
 /**
@@ -20,5 +22,5 @@ export async function isolatedEnv(): Promise<IsolatedEnv> {
   const mongoUrl = mongoUrlWithDatabase(stack.MONGO_URL, uniqueId('db'));
   const kafka = createKafka({ brokers: parseBrokers(stack.KAFKA_BROKERS), clientId: 'trackme-test-setup' }, createLogger('test', 'silent'));
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
-  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix };
+  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET };
 }

@@ -12,9 +12,10 @@ export interface WriteContext {
   timeoutMs: number;
 }
 
-/** Who is calling: the scope of Idempotency-Keys and the actor recorded in history. */
+/** Who makes the request: the verified token's subject and role (recorded in history and audit), and the IP. */
 export function actorOf(request: FastifyRequest): Actor {
-  return { subject: 'anonymous', ip: request.ip };
+  const caller = request.caller;
+  return { subject: caller?.subject ?? 'anonymous', ...(caller?.role ? { role: caller.role } : {}), ip: request.ip };
 }
 
 const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');

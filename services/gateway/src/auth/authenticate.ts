@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ForbiddenError, UnauthorizedError } from '@trackme/platform';
+import { may, type Permission, type Role } from './roles.js';
+import { InvalidTokenError, type Caller, type TokenVerifier } from './verifier.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** what a caller must be allowed to do to use the route; routes without one are public */
+    permission?: Permission;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+export type AuthMode = 'jwt' | 'disabled';
+
+const REALM = 'Bearer realm="trackme"';
+/** Who acts when authentication is disabled (development only; every start warns). */
+const NOBODY: Caller = { subject: 'anonymous', role: 'super_user' as Role };
+
+function bearerOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/**
+ * Authenticates every route that names a permission: a bearer token verified by `verifier`
+ * (401 with WWW-Authenticate when it is missing or invalid), then the caller's role must grant
+ * the permission (403). The caller becomes the actor of the writes it makes.
+ */
+export function installAuthentication(app: FastifyInstance, mode: AuthMode, verifier: TokenVerifier | undefined): void {
+  app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (!permission) return;
+    if (mode === 'disabled') {
+      request.caller = NOBODY;
+      return;
+    }
+    const token = bearerOf(request);
+    if (!token) throw new UnauthorizedError('a bearer token is required (Authorization: Bearer <JWT>)', REALM);
+    try {
+      request.caller = await verifier!.verify(token);
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      throw new UnauthorizedError(`invalid token: ${error.message}`, `${REALM}, error="invalid_token", error_description="${error.message}"`);
+    }
+    if (!may(request.caller.role, permission)) {
+      throw new ForbiddenError(`role ${request.caller.role ?? '(none)'} may not ${permission === 'metrics' ? 'trigger metrics' : permission}`);
+    }
+  });
+}

@@ -1,0 +1,26 @@
+import type { RouteOptions } from 'fastify';
+import { problemResponses } from '../http/schemas.js';
+import type { Permission } from './roles.js';
+
+/**
+ * What each API route needs, in one table: reading anything is `read`; a request that makes the
+ * metrics service compute (GET|POST /metrics/calculate, the older service's GET included) is
+ * `metrics`; every other method writes.
+ */
+export function permissionOf(method: string, url: string): Permission {
+  if (url.endsWith('/metrics/calculate')) return 'metrics';
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
+/** onRoute hook of the API scope: the route's permission, its security requirement and its 401/403 in OpenAPI. */
+export function protectRoute(route: RouteOptions): void {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  route.config = { ...(route.config as object), permission: permissionOf(methods[0]!, route.url) };
+  if (route.schema) {
+    route.schema = {
+      ...route.schema,
+      security: [{ bearer: [] }],
+      response: { ...(route.schema.response as object), ...problemResponses(401, 403) },
+    } as typeof route.schema;
+  }
+}

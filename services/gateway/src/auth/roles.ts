@@ -1,0 +1,21 @@
+/**
+ * The older service's roles, with its bugs fixed: every role reads; admins also write and
+ * trigger metrics; super users may do everything.
+ */
+export const ROLES = ['super_user', 'admin', 'manager'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = ['read', 'write', 'metrics'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const GRANTS: Record<Role, ReadonlySet<Permission>> = {
+  super_user: new Set(PERMISSIONS),
+  admin: new Set<Permission>(['read', 'write', 'metrics']),
+  manager: new Set<Permission>(['read']),
+};
+
+export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+
+export function may(role: Role | undefined, permission: Permission): boolean {
+  return role !== undefined && GRANTS[role].has(permission);
+}

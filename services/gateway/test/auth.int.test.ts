@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isolatedEnv, runInProcess, tokenFor, waitFor, type InProcessService } from '@trackme/testkit';
+import { composeRead } from '../../read/src/compose.js';
+import { ReadConfigSchema } from '../../read/src/config.js';
+import { composeGateway } from '../src/compose.js';
+import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
+
+/**
+ * Who may call what: every API route against a missing or bad token (401) and against each role
+ * (403 or the route's own answer). Requests are built so an allowed call has a known answer
+ * without side effects: invalid bodies (400 comes after authorization), unknown ids.
+ */
+
+let gateway: InProcessService<GatewayConfig>;
+const started: Array<{ stop(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  const env = await isolatedEnv();
+  const read = await runInProcess('read', ReadConfigSchema, composeRead, { ...env });
+  started.push(read);
+  const readPort = (read.app.server.address() as { port: number }).port;
+  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}` });
+  started.push(gateway);
+  await waitFor(async () => (await gateway.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'gateway ready', timeoutMs: 30_000 });
+}, 90_000);
+
+afterAll(async () => {
+  for (const service of started.reverse()) await service.stop();
+});
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+interface RouteCase {
+  method: Method;
+  url: string;
+  body?: unknown;
+  /** what an allowed caller gets */
+  allowed: number;
+  readOnly: boolean;
+}
+
+const ROUTES: RouteCase[] = [
+  { method: 'GET', url: '/api/v1/stages', allowed: 200, readOnly: true },
+  { method: 'GET', url: '/api/v1/clients?limit=1', allowed: 200, readOnly: true },
+  { method: 'GET', url: '/api/v1/clients/nobody', allowed: 404, readOnly: true },
+  { method: 'GET', url: '/api/v1/clients/nobody/history', allowed: 404, readOnly: true },
+  { method: 'GET', url: '/api/v1/operations/nothing', allowed: 404, readOnly: true },
+  { method: 'GET', url: '/api/v1/metrics?interval=year', allowed: 400, readOnly: true },
+  { method: 'GET', url: '/api/v1/metrics/jobs/bad$id', allowed: 400, readOnly: true },
+  { method: 'POST', url: '/api/v1/clients', body: {}, allowed: 400, readOnly: false },
+  { method: 'PUT', url: '/api/v1/clients/nobody/stage', body: {}, allowed: 400, readOnly: false },
+  { method: 'PATCH', url: '/api/v1/clients/nobody', body: { bogus: 1 }, allowed: 400, readOnly: false },
+  { method: 'DELETE', url: '/api/v1/clients/bad$id', allowed: 400, readOnly: false },
+  { method: 'POST', url: '/api/v1/events', body: {}, allowed: 400, readOnly: false },
+  { method: 'GET', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
+  { method: 'POST', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
+];
+
+async function call(route: RouteCase, authorization?: string) {
+  return gateway.app.inject({
+    method: route.method,
+    url: route.url,
+    ...(route.body !== undefined ? { payload: route.body as object } : {}),
+    headers: authorization ? { authorization } : {},
+  });
+}
+
+describe('authentication', () => {
+  it('refuses every API route without a token: 401 with a Bearer challenge, as problem+json', async () => {
+    for (const route of ROUTES) {
+      const answer = await call(route);
+      expect(answer.statusCode, `${route.method} ${route.url}`).toBe(401);
+      expect(answer.headers['www-authenticate']).toBe('Bearer realm="trackme"');
+      expect(answer.headers['content-type']).toContain('application/problem+json');
+    }
+  });
+
+  it('leaves health, readiness and the Swagger page open', async () => {
+    for (const url of ['/healthz', '/readyz', '/api/v1/swagger/']) expect((await gateway.app.inject({ url })).statusCode, url).toBe(200);
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const BAD_TOKENS: Array<[string, () => Promise<string>, string]> = [
+    ['malformed', async () => 'Bearer not.a.jwt', 'malformed token'],
+    ['expired', async () => `Bearer ${await tokenFor('admin', { exp: now() - 120 })}`, 'token expired'],
+    ['not yet valid', async () => `Bearer ${await tokenFor('admin', { nbf: now() + 600 })}`, 'token not yet valid'],
+    ['another issuer', async () => `Bearer ${await tokenFor('admin', { iss: 'elsewhere' })}`, 'claim iss is not accepted'],
+    ['another audience', async () => `Bearer ${await tokenFor('admin', { aud: 'other-api' })}`, 'claim aud is not accepted'],
+    ['alg none', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'x', role: 'super_user', iss: 'trackme', aud: 'trackme-api', exp: now() + 60 })}.`, 'algorithm none is not accepted'],
+    ['another key', async () => `Bearer ${await tokenFor('admin', {}, 'someone-elses-secret-that-is-long-enough')}`, 'signature does not verify'],
+    ['RS256 without a JWKS (key confusion)', async () => `Bearer ${b64({ alg: 'RS256' })}.${b64({ sub: 'x', role: 'admin' })}.c2ln`, 'algorithm RS256 is not accepted'],
+  ];
+
+  for (const [name, token, reason] of BAD_TOKENS) {
+    it(`refuses a token that is ${name}: 401 invalid_token`, async () => {
+      const answer = await call(ROUTES[1]!, await token());
+      expect(answer.statusCode).toBe(401);
+      expect(answer.headers['www-authenticate']).toBe(`Bearer realm="trackme", error="invalid_token", error_description="${reason}"`);
+      expect(answer.json()).toMatchObject({ status: 401, code: 'unauthorized', detail: `invalid token: ${reason}` });
+    });
+  }
+});
+
+describe('roles', () => {
+  const expected = (role: string, route: RouteCase) => {
+    if (role === 'super_user' || role === 'admin') return route.allowed;
+    if (role === 'manager') return route.readOnly ? route.allowed : 403;
+    return 403;
+  };
+
+  for (const role of ['super_user', 'admin', 'manager', 'root']) {
+    it(`${role}: ${role === 'manager' ? 'reads only' : role === 'root' ? 'an unknown role may do nothing' : 'reads, writes and triggers metrics'}`, async () => {
+      const authorization = `Bearer ${await tokenFor(role)}`;
+      const got = [];
+      for (const route of ROUTES) got.push(`${route.method} ${route.url} ${(await call(route, authorization)).statusCode}`);
+      expect(got).toEqual(ROUTES.map((route) => `${route.method} ${route.url} ${expected(role, route)}`));
+    });
+  }
+
+  it('answers 403 as problem+json naming what the role may not do', async () => {
+    const answer = await call(ROUTES[7]!, `Bearer ${await tokenFor('manager')}`);
+    expect(answer.statusCode).toBe(403);
+    expect(answer.json()).toMatchObject({ code: 'forbidden', detail: 'role manager may not write' });
+  });
+});
