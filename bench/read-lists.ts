@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/read-lists.ts [--clients 10000] [--seconds 20] [--connections 16] [--url http://127.0.0.1:8080/api/v1]
  *
- * Runs against a started system (`npm start`). Tops the database up to `--clients` clients through
+ * Runs against a started system (`RATE_LIMIT_PER_CALLER=0 npm start`: it sends everything with one token). Tops the database up to `--clients` clients through
  * the API. Load comes from autocannon in a separate process (fixed connections). Writes JSON and a
  * Markdown table to bench/results/.
  */

@@ -6,7 +6,8 @@
  *
  * Alternates POST /clients (new email each) and PUT /clients/{id}/stage (next/prev on clients
  * created beforehand). Reports p50/p90/p99/max per method, status counts and how many answers
- * were 202 (deadline passed). Writes JSON to bench/results/.
+ * were 202 (deadline passed). Writes JSON to bench/results/. Run the system with
+ * `RATE_LIMIT_PER_CALLER=0 npm start`: every request carries the same admin token.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';

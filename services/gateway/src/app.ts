@@ -9,6 +9,7 @@ import { activityRoutes } from './activity/routes.js';
 import { installAuthentication, type AuthMode } from './auth/authenticate.js';
 import { protectRoute } from './auth/permissions.js';
 import type { TokenVerifier } from './auth/verifier.js';
+import type { RateLimiter } from './http/rate-limit.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
@@ -29,7 +30,7 @@ interface SwaggerCsp {
 
 export interface GatewayDeps {
   basePath: string;
-  auth: { mode: AuthMode; verifier: TokenVerifier | undefined };
+  auth: { mode: AuthMode; verifier: TokenVerifier | undefined; limiter?: RateLimiter };
   /** origins allowed to call the API from a browser (CORS); empty: none */
   corsOrigins: string[];
   process: StageProcess;
@@ -101,7 +102,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
     async (api) => {
       // every API route needs a permission; the table is in auth/permissions.ts
       api.addHook('onRoute', protectRoute);
-      installAuthentication(api, deps.auth.mode, deps.auth.verifier);
+      installAuthentication(api, deps.auth.mode, deps.auth.verifier, deps.auth.limiter);
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
       await typed.register(clientReadRoutes, { read: deps.read });

@@ -9,10 +9,14 @@ import {
   MessageProducer,
   parseBrokers,
   startInBackground,
+  type Logger,
   type ServiceContext,
 } from '@trackme/platform';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { registerGatewayApp } from './app.js';
 import { TokenVerifier } from './auth/verifier.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { CommandBus } from './commands/command-bus.js';
 import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
@@ -67,7 +71,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   });
   await registerGatewayApp(app, {
     basePath: config.BASE_PATH,
-    auth: { mode: config.AUTH_MODE, verifier },
+    auth: { mode: config.AUTH_MODE, verifier, limiter: rateLimiterOf(config, redis.client, logger, registry) },
     corsOrigins: config.CORS_ORIGINS.split(',').filter(Boolean),
     process,
     operations,
@@ -93,4 +97,16 @@ function tokenVerifierOf(config: GatewayConfig): TokenVerifier | undefined {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
+}
+
+/** Per-caller request budgets in Redis; none when both limits are 0. */
+function rateLimiterOf(config: GatewayConfig, redis: Redis, logger: Logger, registry: Registry): RateLimiter | undefined {
+  const unlimited = (n: number) => (n === 0 ? Number.MAX_SAFE_INTEGER : n);
+  if (config.RATE_LIMIT_PER_CALLER === 0 && config.RATE_LIMIT_PER_ADDRESS === 0) return undefined;
+  return new RateLimiter(
+    redis,
+    { perCaller: unlimited(config.RATE_LIMIT_PER_CALLER), perAddress: unlimited(config.RATE_LIMIT_PER_ADDRESS), windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    logger,
+    registry,
+  );
 }

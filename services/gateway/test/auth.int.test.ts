@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runInProcess, tokenFor, waitFor, type InProcessService } from '@trackme/testkit';
+import { isolatedEnv, runInProcess, tokenFor, uniqueId, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeRead } from '../../read/src/compose.js';
 import { ReadConfigSchema } from '../../read/src/config.js';
 import { composeGateway } from '../src/compose.js';
@@ -121,5 +121,46 @@ describe('roles', () => {
     const answer = await call(ROUTES[7]!, `Bearer ${await tokenFor('manager')}`);
     expect(answer.statusCode).toBe(403);
     expect(answer.json()).toMatchObject({ code: 'forbidden', detail: 'role manager may not write' });
+  });
+});
+
+describe('rate limits', () => {
+  let limited: InProcessService<GatewayConfig>;
+
+  beforeAll(async () => {
+    limited = await runInProcess('gateway', GatewayConfigSchema, composeGateway, {
+      ...(await isolatedEnv()),
+      RATE_LIMIT_PER_CALLER: '3',
+      RATE_LIMIT_PER_ADDRESS: '2',
+      RATE_LIMIT_WINDOW_SECONDS: '2',
+    });
+    started.push(limited);
+  }, 60_000);
+
+  const stages = (authorization?: string) => limited.app.inject({ url: '/api/v1/stages', headers: authorization ? { authorization } : {} });
+
+  it('answers 429 with Retry-After once a caller spent its budget, leaves other callers alone, and recovers', async () => {
+    // start at the beginning of a window, so the budget is not split across two
+    await new Promise((resolve) => setTimeout(resolve, 2_000 - (Date.now() % 2_000) + 50));
+    const ann = `Bearer ${await tokenFor('manager', { sub: uniqueId('ann') })}`;
+    const bob = `Bearer ${await tokenFor('manager', { sub: uniqueId('bob') })}`;
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) statuses.push((await stages(ann)).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await stages(ann);
+    expect(refused.headers['retry-after']).toMatch(/^[12]$/);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect((await stages(bob)).statusCode).toBe(200);
+
+    await new Promise((resolve) => setTimeout(resolve, Number(refused.headers['retry-after']) * 1000 + 100));
+    expect((await stages(ann)).statusCode).toBe(200);
+  });
+
+  it('limits callers without a valid token by address, before their token is even looked at', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000 - (Date.now() % 2_000) + 50));
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await stages()).statusCode);
+    expect(statuses).toEqual([401, 401, 429]);
   });
 });

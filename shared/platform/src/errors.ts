@@ -52,6 +52,18 @@ export class ForbiddenError extends AppError {
   readonly status = 403;
 }
 
+/** Too many requests from one caller: answered 429 with Retry-After. */
+export class RateLimitedError extends AppError {
+  readonly code = 'rate_limited';
+  readonly status = 429;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 export class ConflictError extends AppError {
   readonly code: string;
   readonly status = 409;

@@ -5,7 +5,7 @@ import { Headers } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { createHttpDurationHistogram } from '../observability/metrics.js';
-import { UnauthorizedError } from '../errors.js';
+import { RateLimitedError, UnauthorizedError } from '../errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 import { installValidation } from './validation.js';
 
@@ -68,6 +68,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((error: Error, request, reply) => {
     const body = toProblem(error);
     if (error instanceof UnauthorizedError) reply.header('www-authenticate', error.challenge);
+    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
     if (body.status === 503) {
       // a dependency that is down or overloaded is expected to pass; tell the caller when to retry
       request.log.warn({ err: error }, 'dependency unavailable');

@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
+import { RateLimitedError, type Logger } from '@trackme/platform';
+
+export interface RateLimits {
+  /** requests per window of one authenticated caller (by token subject) */
+  perCaller: number;
+  /** requests per window from one IP without a valid token */
+  perAddress: number;
+  windowMs: number;
+}
+
+/**
+ * Fixed-window request counters in Redis, shared by every gateway instance. A Redis that is down
+ * lets requests through (counted in trackme_rate_limit_unchecked_total): refusing everyone
+ * because the limiter is away would turn a cache outage into an API outage.
+ */
+export class RateLimiter {
+  private readonly refused: Counter<'kind'>;
+  private readonly unchecked: Counter;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly limits: RateLimits,
+    private readonly logger: Logger,
+    registry?: Registry,
+    private readonly prefix = 'trackme:ratelimit:',
+  ) {
+    this.refused = new Counter({ name: 'trackme_rate_limited_total', help: 'Requests refused with 429, by caller kind', labelNames: ['kind'], registers: registry ? [registry] : [] });
+    this.unchecked = new Counter({ name: 'trackme_rate_limit_unchecked_total', help: 'Requests let through unchecked because Redis did not answer', registers: registry ? [registry] : [] });
+  }
+
+  /** Counts a request of `caller` (`sub:<subject>` or `ip:<address>`); throws RateLimitedError beyond its limit. */
+  async take(caller: string, authenticated: boolean): Promise<void> {
+    const { windowMs } = this.limits;
+    const limit = authenticated ? this.limits.perCaller : this.limits.perAddress;
+    const now = Date.now();
+    const window = Math.floor(now / windowMs);
+    const key = `${this.prefix}${caller}:${window}`;
+    let count: number;
+    try {
+      const results = await this.redis.multi().incr(key).pexpire(key, windowMs * 2).exec();
+      count = Number(results?.[0]?.[1]);
+    } catch (error) {
+      this.unchecked.inc();
+      this.logger.warn({ err: error }, 'rate limit not checked (Redis unavailable)');
+      return;
+    }
+    if (count > limit) {
+      this.refused.inc({ kind: authenticated ? 'caller' : 'address' });
+      const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
+      throw new RateLimitedError(`more than ${limit} requests in ${windowMs / 1000} s; retry in ${retryAfter} s`, retryAfter);
+    }
+  }
+}
