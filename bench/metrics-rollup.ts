@@ -31,6 +31,7 @@ const run = `bm${randomUUID().slice(0, 6)}`;
 const prefix = `${run}.`;
 const mongoUrl = baseMongo.replace(/\/[^/?]*(\?|$)/, `/${run}$1`);
 const logger = createLogger('bench', 'warn');
+const internalToken = randomUUID() + randomUUID();
 const kafka = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-metrics' }, logger);
 await ensureTopics(kafka, allTopicDeclarations(), prefix);
 await runMigrations(mongoUrl);
@@ -50,14 +51,14 @@ await scratch.drop();
 console.log(`baseline: raw updateOne by _id ${rawPerSecond.toFixed(0)}/s`);
 
 const service = await runService('metrics', MetricsConfigSchema, composeMetrics, {
-  env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, PORT: '0', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' },
+  env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, INTERNAL_TOKEN: internalToken, PORT: '0', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' },
   installSignalHandlers: false,
   exit: (code) => {
     throw new Error(`metrics exited ${code}`);
   },
 });
 if (!service) throw new Error('metrics did not start');
-const inject = (url: string) => service.app.inject({ url });
+const inject = (url: string) => service.app.inject({ url, headers: { authorization: `Bearer ${internalToken}` } });
 while ((await inject('/readyz')).statusCode !== 200) await new Promise((r) => setTimeout(r, 200));
 const producer = new MessageProducer(kafka, logger, prefix);
 await producer.connect();

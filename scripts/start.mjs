@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devJwtSecret } from './lib/dev-secret.mjs';
+import { devInternalToken, devJwtSecret } from './lib/dev-secret.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -36,6 +36,8 @@ const env = { ...stackAddresses, ...process.env };
 // the gateway verifies bearer tokens; without a configured secret or JWKS it gets a local
 // development secret (generated once into .local/), the one `npm run token` signs with
 if (!env.JWT_SECRET && !env.JWKS_URL && env.AUTH_MODE !== 'disabled') env.JWT_SECRET = devJwtSecret(env);
+// read and metrics answer only the gateway, which presents this token
+env.INTERNAL_TOKEN = devInternalToken(env);
 
 const stackWasUp = spawnSync('bash', ['deploy/local/stack.sh', 'status', 'dev'], { stdio: 'ignore' }).status === 0;
 const t0 = Date.now();

@@ -58,9 +58,9 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     logger,
   );
 
-  const read = new ReadClient(config.READ_URL);
+  const read = new ReadClient(config.READ_URL, config.INTERNAL_TOKEN);
   lifecycle.onStop('read client', () => read.close());
-  const metrics = new MetricsClient(config.METRICS_URL);
+  const metrics = new MetricsClient(config.METRICS_URL, config.INTERNAL_TOKEN);
   lifecycle.onStop('metrics client', () => metrics.close());
 
   const app = createHttpServer({

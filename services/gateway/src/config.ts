@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, KafkaConfig, LogConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, InternalApiConfig, KafkaConfig, LogConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
 export const GatewayConfigSchema = Type.Object({
   ...LogConfig,
@@ -7,6 +7,7 @@ export const GatewayConfigSchema = Type.Object({
   ...KafkaConfig,
   ...RedisConfig,
   ...TelemetryConfig,
+  ...InternalApiConfig,
   ...StagesConfig,
   BASE_PATH: Type.String({ default: '/api/v1', pattern: '^(/[A-Za-z0-9._~-]+)*$', description: 'Prefix of every public API route' }),
   READ_URL: Type.String({ default: 'http://127.0.0.1:8082', pattern: '^https?://', description: 'Internal URL of the read service' }),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedEnv, runInProcess, tokenFor, uniqueId, waitFor, type InProcessService } from '@trackme/testkit';
+import { internalHeaders, isolatedEnv, runInProcess, tokenFor, uniqueId, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeRead } from '../../read/src/compose.js';
-import { ReadConfigSchema } from '../../read/src/config.js';
+import { ReadConfigSchema, type ReadConfig } from '../../read/src/config.js';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
 
@@ -12,11 +12,12 @@ import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
  */
 
 let gateway: InProcessService<GatewayConfig>;
+let read: InProcessService<ReadConfig>;
 const started: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
   const env = await isolatedEnv();
-  const read = await runInProcess('read', ReadConfigSchema, composeRead, { ...env });
+  read = await runInProcess('read', ReadConfigSchema, composeRead, { ...env });
   started.push(read);
   const readPort = (read.app.server.address() as { port: number }).port;
   gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}` });
@@ -99,6 +100,20 @@ describe('authentication', () => {
       expect(answer.json()).toMatchObject({ status: 401, code: 'unauthorized', detail: `invalid token: ${reason}` });
     });
   }
+});
+
+describe('internal APIs', () => {
+  it('answer only the gateway: its service token, not a user token or nothing', async () => {
+    const url = '/internal/clients?limit=1&offset=0';
+    expect((await read.app.inject({ url, headers: internalHeaders() })).statusCode).toBe(200);
+    const bare = await read.app.inject({ url });
+    expect(bare.statusCode).toBe(401);
+    expect(bare.headers['www-authenticate']).toBe('Bearer realm="trackme-internal"');
+    expect((await read.app.inject({ url, headers: { authorization: `Bearer ${await tokenFor('super_user')}` } })).statusCode).toBe(401);
+    // its health and Prometheus endpoints stay open for probes and scrapers
+    expect((await read.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await read.app.inject({ url: '/metrics' })).statusCode).toBe(200);
+  });
 });
 
 describe('roles', () => {

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Topics, TRIGGER_ROLLUP_TYPE, TriggerRollupCommandSchema, type TriggerRollupCommand } from '@trackme/contracts';
-import { authed,
+import { TEST_INTERNAL_TOKEN, authed,
   freePort,
   isolatedEnv,
   runInProcess,
@@ -32,6 +32,7 @@ interface Answer {
 /** What the stand-in metrics service was asked, and what it answers next. */
 const metricsService = {
   requests: [] as { url: string; correlationId: string | undefined }[],
+  authorizations: [] as (string | undefined)[],
   answer: (_url: string): Answer => ({ status: 500, type: 'text/plain', body: 'no answer set' }),
 };
 
@@ -49,6 +50,7 @@ async function startStandIn(): Promise<string> {
   standIn.get('/*', async (request, reply) => {
     const correlationId = request.headers['x-correlation-id'];
     metricsService.requests.push({ url: request.url, correlationId: typeof correlationId === 'string' ? correlationId : undefined });
+    metricsService.authorizations.push(request.headers.authorization);
     const answer = metricsService.answer(request.url);
     return reply
       .code(answer.status)
@@ -80,6 +82,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   metricsService.requests.length = 0;
+  metricsService.authorizations.length = 0;
   metricsService.answer = (url) => {
     if (url.startsWith('/internal/metrics?')) return { status: 200, type: 'application/json; charset=utf-8', body: PAGE };
     if (url === `/internal/metrics/jobs/${KNOWN_JOB.id}`) return { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify({ data: KNOWN_JOB }) };
@@ -190,6 +193,8 @@ describe('GET /metrics', () => {
     expect(metricsService.requests).toEqual([
       { url: '/internal/metrics?type=dau&interval=day&from=2025-05-01&to=2025-05-07&limit=100&offset=0', correlationId: 'corr-metrics-list' },
     ]);
+    // the service token its internal API requires
+    expect(metricsService.authorizations).toEqual([`Bearer ${TEST_INTERNAL_TOKEN}`]);
     expect(answer.statusCode).toBe(200);
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(answer.body).toBe(PAGE);

@@ -131,6 +131,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const app = createHttpServer({
     logger,
     registry,
+    serviceToken: config.INTERNAL_TOKEN,
     readiness: {
       mongo: () => mongo.ping(),
       redis: () => redis.ping(),

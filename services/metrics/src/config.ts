@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Format } from 'typebox/format';
-import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, InternalApiConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
 /** An IANA time zone this runtime knows (Intl refuses the others). */
 function isTimeZone(value: string): boolean {
@@ -20,6 +20,7 @@ export const MetricsConfigSchema = Type.Object({
   ...MongoConfig,
   ...RedisConfig,
   ...TelemetryConfig,
+  ...InternalApiConfig,
   ...StagesConfig,
   METRICS_TZ: Type.String({ format: 'time-zone', default: 'UTC', description: 'IANA time zone of days, weeks and months (e.g. Europe/Berlin)' }),
   METRICS_KEY_PREFIX: Type.String({ default: 'trackme:metrics:', pattern: '^[A-Za-z0-9:_.-]{1,64}$', description: 'Prefix of the Redis keys of metrics (HyperLogLogs, locks)' }),

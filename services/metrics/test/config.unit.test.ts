@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '@trackme/platform';
 import { errorOf } from '@trackme/testkit';
 import { MetricsConfigSchema } from '../src/config.js';
 
-const base = { KAFKA_BROKERS: '127.0.0.1:9092', MONGO_URL: 'mongodb://127.0.0.1/trackme', REDIS_URL: 'redis://127.0.0.1' };
+const base = { KAFKA_BROKERS: '127.0.0.1:9092', MONGO_URL: 'mongodb://127.0.0.1/trackme', REDIS_URL: 'redis://127.0.0.1', INTERNAL_TOKEN: 'x'.repeat(32) };
 
 describe('metrics configuration', () => {
   it('defaults to UTC and takes any IANA zone', () => {

@@ -12,7 +12,7 @@ import {
   type RollupJob,
 } from '@trackme/contracts';
 import { buildEnvelope, createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
-import { isolatedEnv, runInProcess, sampleClient, TopicReader, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { internalHeaders, isolatedEnv, runInProcess, sampleClient, TopicReader, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 
@@ -79,14 +79,14 @@ async function rollup(interval: 'day' | 'week' | 'month', period: string): Promi
   });
   const job = await waitFor(
     async () => {
-      const response = await service.app.inject({ url: `/internal/metrics/jobs/${jobId}` });
+      const response = await service.app.inject({ url: `/internal/metrics/jobs/${jobId}`, headers: internalHeaders() });
       const body = response.statusCode === 200 ? response.json<{ data: RollupJob }>().data : undefined;
       return body && body.status !== 'queued' && body.status !== 'running' ? body : undefined;
     },
     { what: `rollup ${interval} ${period}`, timeoutMs: 30_000 },
   );
   expect(job.status).toBe('succeeded');
-  const response = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${period}&to=${period}&limit=1000` });
+  const response = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${period}&to=${period}&limit=1000`, headers: internalHeaders() });
   expect(response.statusCode).toBe(200);
   return response.json<{ data: MetricRow[] }>().data;
 }
@@ -230,18 +230,18 @@ describe('counting change events into rollups', () => {
     });
     try {
       const job = await waitFor(async () => {
-        const answer = await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-04' });
+        const answer = await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-04', headers: internalHeaders() });
         const data = answer.statusCode === 200 ? answer.json<{ data: RollupJob }>().data : undefined;
         return data?.status === 'succeeded' ? data : undefined;
       }, { what: 'scheduled rollup of the 4th', timeoutMs: 30_000 });
       expect(job.period_start).toBe('2026-11-04');
-      const rows = (await replica.app.inject({ url: '/internal/metrics?interval=day&from=2026-11-04&to=2026-11-04' })).json<{ data: MetricRow[] }>().data;
+      const rows = (await replica.app.inject({ url: '/internal/metrics?interval=day&from=2026-11-04&to=2026-11-04', headers: internalHeaders() })).json<{ data: MetricRow[] }>().data;
       expect(valueOf(rows, 'rollback-count')).toBe(1);
       expect(valueOf(rows, 'status-updates')).toBe(1);
       expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
       expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(0);
       // the day just begun was not computed: it has barely started
-      expect((await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-05' })).statusCode).toBe(404);
+      expect((await replica.app.inject({ url: '/internal/metrics/jobs/scheduled-day-2026-11-05', headers: internalHeaders() })).statusCode).toBe(404);
     } finally {
       await replica.stop();
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStageProcess, METRIC_INTERVALS, TRIGGER_ROLLUP_TYPE, Topics, type MetricInterval, type MetricRow, type RollupJob } from '@trackme/contracts';
 import { createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
-import { isolatedEnv, REPO_ROOT, runInProcess, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { internalHeaders, isolatedEnv, REPO_ROOT, runInProcess, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 import { generateHistory, toEnvelopes, type GeneratedEnvelope, type History } from './support/history-generator.js';
@@ -88,13 +88,13 @@ async function rollUp(interval: MetricInterval, starts: string[]): Promise<Map<s
   }
   for (const { id } of jobs) {
     const job = await waitFor(async () => {
-      const answer = await service.app.inject({ url: `/internal/metrics/jobs/${id}` });
+      const answer = await service.app.inject({ url: `/internal/metrics/jobs/${id}`, headers: internalHeaders() });
       const data = answer.statusCode === 200 ? answer.json<{ data: RollupJob }>().data : undefined;
       return data && (data.status === 'succeeded' || data.status === 'failed') ? data : undefined;
     }, { what: `rollup job ${id}`, timeoutMs: 60_000 });
     expect(job.status, job.error).toBe('succeeded');
   }
-  const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000` });
+  const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000`, headers: internalHeaders() });
   const rows = answer.json<{ data: MetricRow[]; meta: { total: number } }>();
   expect(rows.meta.total).toBeLessThanOrEqual(1000 * starts.length);
   const all = rows.meta.total > rows.data.length ? await allRows(interval, starts, rows.meta.total) : rows.data;
@@ -106,7 +106,7 @@ async function rollUp(interval: MetricInterval, starts: string[]): Promise<Map<s
 async function allRows(interval: MetricInterval, starts: string[], total: number): Promise<MetricRow[]> {
   const rows: MetricRow[] = [];
   for (let offset = 0; offset < total; offset += 1000) {
-    const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000&offset=${offset}` });
+    const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000&offset=${offset}`, headers: internalHeaders() });
     rows.push(...answer.json<{ data: MetricRow[] }>().data);
   }
   return rows;

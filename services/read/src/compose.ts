@@ -72,6 +72,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const app = createHttpServer({
     logger,
     registry,
+    serviceToken: config.INTERNAL_TOKEN,
     // Redis is not required to answer (reads fall back to Mongo), so it is not a readiness gate
     readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && events.isRunning },
   });

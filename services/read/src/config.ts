@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, InternalApiConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, TelemetryConfig } from '@trackme/platform';
 
 export const ReadConfigSchema = Type.Object({
   ...LogConfig,
@@ -8,6 +8,7 @@ export const ReadConfigSchema = Type.Object({
   ...MongoConfig,
   ...RedisConfig,
   ...TelemetryConfig,
+  ...InternalApiConfig,
   CACHE_KEY_PREFIX: Type.String({
     default: 'trackme:read:',
     pattern: '^[A-Za-z0-9:_.-]{1,64}$',

@@ -3,6 +3,12 @@ import { SignJWT } from 'jose';
 /** The HS256 key every test environment's gateway verifies tokens with (isolatedEnv sets JWT_SECRET). */
 export const TEST_JWT_SECRET = 'trackme-tests-only-secret-0123456789abcdef';
 
+/** The service token of every test environment's internal APIs (isolatedEnv sets INTERNAL_TOKEN). */
+export const TEST_INTERNAL_TOKEN = 'trackme-tests-only-internal-token-0123456789';
+
+/** Headers of the gateway calling an internal API of read or metrics. */
+export const internalHeaders = (headers: Record<string, string> = {}): Record<string, string> => ({ authorization: `Bearer ${TEST_INTERNAL_TOKEN}`, ...headers });
+
 export type TestRole = 'super_user' | 'admin' | 'manager';
 
 /** A bearer token as the configured issuer would mint it; override claims to make a bad one. */

@@ -20,16 +20,21 @@ const SERVICE_TIMEOUT_MS = 5_000;
 export class ServiceClient {
   private readonly pool: Pool;
 
+  private readonly authorization: string;
+
   constructor(
     private readonly service: string,
     baseUrl: string,
+    /** the service token its internal API requires (INTERNAL_TOKEN) */
+    token: string,
   ) {
+    this.authorization = `Bearer ${token}`;
     this.pool = new Pool(baseUrl, { connections: 32, headersTimeout: SERVICE_TIMEOUT_MS, bodyTimeout: SERVICE_TIMEOUT_MS });
   }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<ServiceAnswer> {
     try {
-      const response = await this.pool.request({ method: 'GET', path, headers });
+      const response = await this.pool.request({ method: 'GET', path, headers: { ...headers, authorization: this.authorization } });
       const relayed: Record<string, string> = {};
       for (const name of RELAYED_HEADERS) {
         const value = response.headers[name];

@@ -2,7 +2,7 @@ import { ServiceClient } from '../http/service-client.js';
 
 /** HTTP client of the metrics service's internal API (`/internal/metrics…`). */
 export class MetricsClient extends ServiceClient {
-  constructor(baseUrl: string) {
-    super('metrics', baseUrl);
+  constructor(baseUrl: string, token: string) {
+    super('metrics', baseUrl, token);
   }
 }

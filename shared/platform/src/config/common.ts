@@ -44,6 +44,14 @@ export const RedisConfig = {
   REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
 };
 
+/** The service token the gateway presents to the internal APIs of read and metrics. */
+export const InternalApiConfig = {
+  INTERNAL_TOKEN: Type.String({
+    minLength: 32,
+    description: 'Shared secret the gateway sends to the internal APIs of read and metrics, which refuse any other caller (at least 32 characters)',
+  }),
+};
+
 export const TelemetryConfig = {
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({ pattern: '^https?://', description: 'OTLP/HTTP endpoint; tracing is on only when set' }),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Headers } from '@trackme/contracts';
@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   /** dependency name → check; /readyz is 200 only when all pass */
   readiness: Record<string, ReadinessCheck>;
   bodyLimit?: number;
+  /** when set, `/internal/…` routes answer only a caller presenting it as a bearer token (the gateway) */
+  serviceToken?: string;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
@@ -55,6 +57,17 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       return sendProblem(request, reply, problem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`));
     }
   });
+
+  if (options.serviceToken) {
+    const expected = Buffer.from(`Bearer ${options.serviceToken}`);
+    app.addHook('onRequest', async (request) => {
+      if (!request.url.startsWith('/internal/')) return;
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new UnauthorizedError('internal API: only the gateway may call it', 'Bearer realm="trackme-internal"');
+      }
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
