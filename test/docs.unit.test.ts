@@ -45,10 +45,13 @@ describe('the committed OpenAPI document', () => {
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
-        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403']));
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '403']));
+        // problems are documented as they are sent (RFC 9457), so a client can tell them apart
+        expect(Object.keys((operation.responses['401'] as { content: object }).content), `${method} ${path}`).toEqual(['application/problem+json']);
       }
     }
     const statuses = (path: string, method: string) => Object.keys(document.paths[path]![method]!.responses).filter((s) => s !== '401' && s !== '403').sort();
+    expect(statuses('/clients/{id}', 'delete')).toEqual(['202', '204', '400', '404', '422', '503']);
     expect(statuses('/clients', 'post')).toEqual(['201', '202', '400', '409', '422', '503']);
     expect(Object.keys(document.paths['/clients/{id}/stage']!['put']!.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
     expect(statuses('/events', 'post')).toEqual(['202', '400', '413', '503']);

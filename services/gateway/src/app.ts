@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
+import { MethodNotAllowedError } from '@trackme/platform';
 import { activityRoutes } from './activity/routes.js';
 import { installAuthentication, type AuthMode } from './auth/authenticate.js';
 import { protectRoute } from './auth/permissions.js';
@@ -101,7 +102,14 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   await app.register(
     async (api) => {
       // every API route needs a permission; the table is in auth/permissions.ts
-      api.addHook('onRoute', protectRoute);
+      const routes = new Map<string, Set<string>>();
+      api.addHook('onRoute', (route) => {
+        if (route.config?.methodNotAllowed) return;
+        protectRoute(route);
+        const methods = routes.get(route.url) ?? new Set<string>();
+        for (const method of [route.method].flat()) methods.add(method);
+        routes.set(route.url, methods);
+      });
       installAuthentication(api, deps.auth.mode, deps.auth.verifier, deps.auth.limiter);
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
@@ -110,7 +118,34 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(operationRoutes, { operations: deps.operations });
       await typed.register(activityRoutes, deps.publishing);
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
+      answerOtherMethods(api, routes);
     },
     { prefix: basePath },
   );
+}
+
+/** Methods a client may try on an API path; OPTIONS stays with CORS preflight, HEAD follows GET. */
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'QUERY', 'TRACE'] as const;
+
+/**
+ * A known path with a method it does not have answers 405 with `Allow` (RFC 9110), not 404 or a
+ * body-parsing error: one hidden route per path for the methods it lacks.
+ */
+function answerOtherMethods(api: FastifyInstance, routes: ReadonlyMap<string, ReadonlySet<string>>): void {
+  for (const [url, declared] of [...routes]) {
+    const missing = METHODS.filter((method) => !declared.has(method));
+    if (missing.length === 0) continue;
+    const allow = [...declared].filter((m) => m !== 'HEAD').sort();
+    api.route({
+      method: missing,
+      url: url.slice(api.prefix.length) || '/',
+      schema: { hide: true },
+      config: { methodNotAllowed: true },
+      // refused before any body is read (QUERY would otherwise first need a content type)
+      onRequest: async (request) => {
+        throw new MethodNotAllowedError(`${request.method} is not allowed on this path; use ${allow.join(', ')}`, allow);
+      },
+      handler: async () => undefined,
+    });
+  }
 }

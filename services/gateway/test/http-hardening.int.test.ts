@@ -16,6 +16,21 @@ afterAll(async () => {
 });
 
 describe('gateway HTTP hardening', () => {
+  it('answers a method a path does not have with 405 and the methods it has, before reading any body', async () => {
+    const put = await gateway.app.inject(await authed({ method: 'PUT', url: '/api/v1/stages' }));
+    expect(put.statusCode).toBe(405);
+    expect(put.headers['allow']).toBe('GET');
+    expect(put.headers['content-type']).toContain('application/problem+json');
+    expect(put.json()).toMatchObject({ code: 'method_not_allowed' });
+    for (const method of ['QUERY', 'TRACE'] as const) {
+      const answer = await gateway.app.inject({ method, url: '/api/v1/clients/c1' });
+      expect(answer.statusCode, method).toBe(405);
+      expect(answer.headers['allow'], method).toBe('DELETE, GET, PATCH');
+    }
+    // a path that does not exist stays a 404
+    expect((await gateway.app.inject({ method: 'PUT', url: '/api/v1/nothing' })).statusCode).toBe(404);
+  });
+
   it('sends security headers on API answers', async () => {
     const answer = await gateway.app.inject(await authed({ url: '/api/v1/stages' }));
     expect(answer.statusCode).toBe(200);

@@ -64,6 +64,18 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** The path exists but not with this method: 405 with the methods it has in `Allow`. */
+export class MethodNotAllowedError extends AppError {
+  readonly code = 'method_not_allowed';
+  readonly status = 405;
+  constructor(
+    message: string,
+    readonly allow: string[],
+  ) {
+    super(message);
+  }
+}
+
 export class ConflictError extends AppError {
   readonly code: string;
   readonly status = 409;

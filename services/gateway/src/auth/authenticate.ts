@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** what a caller must be allowed to do to use the route; routes without one are public */
     permission?: Permission;
+    /** the hidden route answering 405 for the methods a path lacks */
+    methodNotAllowed?: boolean;
   }
   interface FastifyRequest {
     caller?: Caller;

@@ -12,7 +12,7 @@ export function permissionOf(method: string, url: string): Permission {
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
-/** onRoute hook of the API scope: the route's permission, its security requirement and its 401/403 in OpenAPI. */
+/** onRoute hook of the API scope: the route's permission, its security requirement and its 400/401/403 in OpenAPI. */
 export function protectRoute(route: RouteOptions): void {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   route.config = { ...(route.config as object), permission: permissionOf(methods[0]!, route.url) };
@@ -20,7 +20,8 @@ export function protectRoute(route: RouteOptions): void {
     route.schema = {
       ...route.schema,
       security: [{ bearer: [] }],
-      response: { ...(route.schema.response as object), ...problemResponses(401, 403) },
+      // every API route validates something (body, query, params or headers), so any may answer 400
+      response: { ...problemResponses(400), ...(route.schema.response as object), ...problemResponses(401, 403) },
     } as typeof route.schema;
   }
 }

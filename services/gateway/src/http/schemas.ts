@@ -15,8 +15,11 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', description: 'application/problem+json' },
 );
 
+/** Problem answers as they are sent: `application/problem+json` (RFC 9457), not `application/json`. */
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { ...ProblemSchema, description: `Problem (${status})` }]));
+  Object.fromEntries(
+    statuses.map((status) => [status, { description: `Problem (${status})`, content: { 'application/problem+json': { schema: ProblemSchema } } }]),
+  );
 
 export const IdempotencyKeyHeaderSchema = Type.Object({
   'idempotency-key': Type.Optional(

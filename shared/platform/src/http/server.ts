@@ -5,7 +5,7 @@ import { Headers } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { createHttpDurationHistogram } from '../observability/metrics.js';
-import { RateLimitedError, UnauthorizedError } from '../errors.js';
+import { MethodNotAllowedError, RateLimitedError, UnauthorizedError } from '../errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 import { installValidation } from './validation.js';
 
@@ -82,6 +82,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const body = toProblem(error);
     if (error instanceof UnauthorizedError) reply.header('www-authenticate', error.challenge);
     if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
+    if (error instanceof MethodNotAllowedError) reply.header('allow', error.allow.join(', '));
     if (body.status === 503) {
       // a dependency that is down or overloaded is expected to pass; tell the caller when to retry
       request.log.warn({ err: error }, 'dependency unavailable');
