@@ -134,7 +134,12 @@ describe('activity from an outside producer', () => {
     expect(change.envelope).toMatchObject({ type: 'ClientAppStatusChanged', data: { from: 'not_installed', to: 'not_installed' } });
     await publish({ event_id: randomUUID(), type: 'app_installed', email: client.email, occurred_at: '2026-11-23T00:00:00Z' });
     await waitFor(async () => (await stored(client.id))?.app === 'installed', { what: 'app installed' });
-    const timeline = await mongo.db().collection<{ entries: Array<{ type: string; changes?: unknown }> }>('client_history').findOne({ _id: client.id as never });
+    // the timeline is appended after the client is written
+    const history = mongo.db().collection<{ entries: Array<{ type: string; changes?: unknown }> }>('client_history');
+    const timeline = await waitFor(async () => {
+      const doc = await history.findOne({ _id: client.id as never });
+      return doc && doc.entries.length >= 3 ? doc : undefined;
+    }, { what: 'three timeline entries' });
     expect(timeline?.entries.map((e) => e.type)).toEqual(['ClientCreated', 'ClientAppStatusChanged', 'ClientAppStatusChanged']);
     expect(timeline?.entries[2]?.changes).toEqual({ app: { from: 'not_installed', to: 'installed' } });
   });

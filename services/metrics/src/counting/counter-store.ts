@@ -114,12 +114,18 @@ export class CounterStore {
     const sums = new Map<string, Map<string, number>>(keys.map((key) => [key, new Map()]));
     const parts: (number | typeof REBUILT)[] = [REBUILT, ...Array.from({ length: partitions }, (_, p) => p)];
     const ids = keys.flatMap((key) => parts.map((part) => ({ key, id: counterDocumentId(key, part) })));
-    await forEachConcurrently(ids, LOAD_CONCURRENCY, async ({ key, id }) => {
+    const found = new Map<string, Record<string, number>>();
+    await forEachConcurrently(ids, LOAD_CONCURRENCY, async ({ id }) => {
       const doc = await this.counters.findOne({ _id: id }, { projection: { c: 1 } });
-      if (!doc?.c) return;
-      const total = sums.get(key)!;
-      for (const [field, value] of Object.entries(doc.c)) total.set(field, (total.get(field) ?? 0) + value);
+      if (doc?.c) found.set(id, doc.c);
     });
+    // summed in a fixed order: sums of fractional hours must not depend on which read answered first
+    for (const { key, id } of ids) {
+      const counts = found.get(id);
+      if (!counts) continue;
+      const total = sums.get(key)!;
+      for (const [field, value] of Object.entries(counts)) total.set(field, (total.get(field) ?? 0) + value);
+    }
     return sums;
   }
 }
