@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import { ClientEventTypes, type Client, type StageProcess } from '@trackme/contracts';
+import { ClientEventTypes, toClient, type Client, type StageProcess, type StoredClient } from '@trackme/contracts';
 import { REBUILT, type CounterDocument, type CounterStore } from './counting/counter-store.js';
 import { countLoginAt, Effects, reduce, TOTALS_KEY, type ClientState, type CountedEvent } from './counting/reduce.js';
 import type { Calendar } from './periods.js';
@@ -14,15 +14,6 @@ interface TimelineEntry {
   to?: string;
   rollback?: boolean;
   changes?: Record<string, { from: unknown; to: unknown }>;
-}
-
-/** A client as the clients service stores it (tombstones of deleted clients included). */
-interface StoredClient extends Omit<Client, 'id' | 'last_login' | 'registration_date' | 'last_updated'> {
-  _id: string;
-  last_login: Date | null;
-  registration_date: Date;
-  last_updated: Date;
-  deleted?: boolean;
 }
 
 export interface RebuildResult {
@@ -43,17 +34,10 @@ const COMMAND_TYPES: ReadonlySet<string> = new Set(Object.values(ClientEventType
  * document (or tombstone): the timeline holds what each change changed, not whole snapshots.
  */
 function initialClient(doc: StoredClient, entries: TimelineEntry[]): Client {
+  // as created: no login yet, last changed when registered; undoing the timeline gives the rest
   const client: Client = {
-    id: doc._id,
-    name: doc.name,
-    email: doc.email,
-    stage: doc.stage,
-    is_active: doc.is_active,
-    source: doc.source,
-    channel: doc.channel,
-    app: doc.app,
+    ...toClient(doc),
     last_login: null,
-    registration_date: doc.registration_date.toISOString(),
     last_updated: doc.registration_date.toISOString(),
     contracts: doc.contracts.map((c) => ({ ...c })),
     version: 1,
