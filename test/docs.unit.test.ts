@@ -60,6 +60,48 @@ describe('the committed OpenAPI document', () => {
     expect(statuses('/metrics', 'get')).toEqual(['200', '400', '503']);
     expect(statuses('/metrics/jobs/{id}', 'get')).toEqual(['200', '400', '404', '503']);
   });
+
+  type Operation = { operationId?: string; responses: Record<string, { links?: Record<string, { operationId: string; parameters: object }> }> };
+  const operationsOf = () => {
+    const document = JSON.parse(readFileSync('docs/openapi.json', 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+    return Object.entries(document.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, operation]) => ({ path, method, operation })));
+  };
+
+  it('names every operation once, and its links lead from created resources to operations that exist', () => {
+    const operations = operationsOf();
+    const ids = operations.map(({ operation }) => operation.operationId);
+    expect(ids.filter((id) => id === undefined)).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    const byId = new Map(operations.map((o) => [o.operation.operationId, o]));
+    const links = operations.flatMap(({ operation }) =>
+      Object.entries(operation.responses).flatMap(([status, response]) =>
+        Object.values(response.links ?? {}).map((link) => ({ from: `${operation.operationId} ${status}`, to: link.operationId, parameters: link.parameters })),
+      ),
+    );
+    expect(links.filter((link) => !byId.has(link.to))).toEqual([]);
+    // a created client leads to everything done with a client, a queued write to its result
+    expect(links.filter((l) => l.from === 'createClient 201').map((l) => `${byId.get(l.to)!.method} ${byId.get(l.to)!.path}`).sort()).toEqual([
+      'delete /clients/{id}',
+      'get /clients/{id}',
+      'get /clients/{id}/history',
+      'patch /clients/{id}',
+      'put /clients/{id}/stage',
+    ]);
+    expect(links.find((l) => l.from === 'createClient 202')).toEqual({ from: 'createClient 202', to: 'getOperation', parameters: { id: '$response.body#/data/operation_id' } });
+    expect(links.find((l) => l.from === 'triggerRollup 202')).toEqual({ from: 'triggerRollup 202', to: 'getRollupJob', parameters: { id: '$response.body#/data/id' } });
+  });
+
+  it('lists the configured stages as the values of `stage` in writes', async () => {
+    const { loadStageProcess } = await import('@trackme/contracts');
+    const process = loadStageProcess('config/stages.yaml');
+    const stages = process.stages.map((s) => s.id);
+    type Body = { requestBody: { content: { 'application/json': { schema: { properties: { stage: { enum: string[] } } } } } } };
+    const stageOf = (path: string, method: string) =>
+      (operationsOf().find((o) => o.path === path && o.method === method)!.operation as unknown as Body).requestBody.content['application/json'].schema.properties.stage.enum;
+    expect(stageOf('/clients', 'post')).toEqual(stages.filter((id) => process.initialIds.has(id)));
+    expect(stages).toHaveLength(12);
+    expect(stageOf('/clients/{id}/stage', 'put')).toEqual([...stages, 'next', 'prev']);
+  });
 });
 
 describe('the committed AsyncAPI document', () => {

@@ -64,7 +64,12 @@ export const MetricsQuerySchema = Type.Object(
   {
     type: Type.Optional(MetricTypeSchema),
     interval: Type.Optional(MetricIntervalSchema),
-    from: Type.Optional(PeriodDate('First period to include: the one containing this date (default: 30 periods before `to`)')),
+    from: Type.Optional(
+      PeriodDate(
+        `First period to include: the one containing this date (default: 30 periods before \`to\`). ` +
+          `A range spans at most ${METRICS_QUERY_MAX_PERIODS} periods; a wider one is refused with 400.`,
+      ),
+    ),
     to: Type.Optional(PeriodDate('Last period to include: the one containing this date (default: the current one)')),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: METRICS_PAGE_MAX, default: 100 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
@@ -85,7 +90,7 @@ export const MetricsPageSchema = Type.Object(
 export const CalculateQuerySchema = Type.Object(
   {
     interval: MetricIntervalSchema,
-    period: Type.Optional(PeriodDate('Recompute the period containing this date (default: the current period, to date)')),
+    period: Type.Optional(PeriodDate('Recompute the period containing this date (default: the current period, to date); at most one day ahead, or 400')),
   },
   { additionalProperties: false },
 );

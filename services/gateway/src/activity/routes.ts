@@ -74,6 +74,7 @@ export const activityRoutes: FastifyPluginAsyncTypebox<KafkaPublishing> = async 
       config: { swaggerTransform: documentItemsAsEvents },
       schema: {
         tags: ['activity'],
+        operationId: 'reportActivity',
         summary: 'Report activity events (logins, app installs, autopayment changes)',
         description:
           'For systems that cannot write to Kafka: publishes each valid event to trackme.activity, where the clients ' +

@@ -50,6 +50,7 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> =
     {
       schema: {
         tags: ['clients'],
+        operationId: 'listClients',
         summary: 'List clients, newest change first, with highlights',
         description:
           'Filters combine with AND. `updated` and `last_login` mean "on or after that day". ' +
@@ -67,6 +68,7 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> =
     {
       schema: {
         tags: ['clients'],
+        operationId: 'getClient',
         summary: 'One client, with highlights',
         params: Params,
         headers: CacheControlHeaderSchema,
@@ -82,6 +84,7 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> =
     {
       schema: {
         tags: ['clients'],
+        operationId: 'getClientHistory',
         summary: "A client's timeline: creation, field changes, stage moves (with rollbacks), deletion",
         params: Params,
         response: { 200: Type.Object({ data: Type.Array(HistoryEntrySchema) }), ...problemResponses(404, 503) },

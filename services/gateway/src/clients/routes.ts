@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import type { FastifySchema } from 'fastify';
+import { Type, type TObject } from 'typebox';
 import {
   ClientIdSchema,
   ClientSchema,
@@ -26,12 +27,25 @@ function assertKnownStage(process: StageProcess, stage: string | undefined, allo
   throw new ValidationError(`unknown stage "${stage}"`, [{ field: 'stage', message: `unknown stage "${stage}"` }]);
 }
 
+/**
+ * The document lists the configured stages as the values `stage` takes, so a caller (and a fuzzer)
+ * sees the process this gateway runs. Validation stays in assertKnownStage, whose error names the stage.
+ */
+function documentStages(body: TObject, stages: string[]) {
+  const { $id: _id, ...inline } = body as TObject & { $id?: string };
+  const properties = { ...body.properties, stage: { ...body.properties['stage'], enum: stages } };
+  return ({ schema, url }: { schema: FastifySchema; url: string }) => ({ url, schema: { ...schema, body: { ...inline, properties } } });
+}
+
 export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; process: StageProcess }> = async (app, { write, process }) => {
+  const stageIds = process.stages.map((s) => s.id);
   app.post(
     '/clients',
     {
+      config: { swaggerTransform: documentStages(CreateClientBodySchema, stageIds.filter((id) => process.initialIds.has(id))) },
       schema: {
         tags: ['clients'],
+        operationId: 'createClient',
         summary: 'Create a client',
         headers: IdempotencyKeyHeaderSchema,
         body: CreateClientBodySchema,
@@ -51,8 +65,10 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; proc
   app.put(
     '/clients/:id/stage',
     {
+      config: { swaggerTransform: documentStages(ReplaceClientBodySchema, [...stageIds, 'next', 'prev']) },
       schema: {
         tags: ['clients'],
+        operationId: 'moveClientStage',
         summary: "Update a client's fields and move its stage",
         description: 'Full update: optional fields left out are cleared. `stage` may be a stage id, "next" or "prev". Never creates.',
         params: Params,
@@ -76,6 +92,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; proc
     {
       schema: {
         tags: ['clients'],
+        operationId: 'patchClient',
         summary: "Change some of a client's fields (not its stage)",
         params: Params,
         headers: IdempotencyKeyHeaderSchema,
@@ -97,6 +114,7 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; proc
     {
       schema: {
         tags: ['clients'],
+        operationId: 'deleteClient',
         summary: 'Delete a client',
         params: Params,
         headers: IdempotencyKeyHeaderSchema,

@@ -81,6 +81,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     {
       schema: {
         tags: ['metrics'],
+        operationId: 'triggerRollupCompat',
         summary: "Recompute the metrics of an interval (the older service's trigger)",
         description: `${calculateDescription} Answers as the older service did; POST answers with a job to follow instead.`,
         querystring: CalculateQuerySchema,
@@ -98,6 +99,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     {
       schema: {
         tags: ['metrics'],
+        operationId: 'triggerRollup',
         summary: 'Recompute the metrics of an interval, as a job to follow',
         description: `${calculateDescription} GET /metrics/jobs/{id} (the Location) reports the job's progress.`,
         querystring: CalculateQuerySchema,
@@ -118,6 +120,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     {
       schema: {
         tags: ['metrics'],
+        operationId: 'listMetrics',
         summary: 'Stored metric figures, oldest period first',
         description:
           'Rows of the rollups (definitions in docs/metrics.md), filtered by `type` and `interval`, for the periods ' +
@@ -139,6 +142,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     {
       schema: {
         tags: ['metrics'],
+        operationId: 'getRollupJob',
         summary: 'A rollup job: queued, running, succeeded (with the rows written) or failed (with the error)',
         params: JobParams,
         response: { 200: JobSchema, ...problemResponses(400, 404, 503) },

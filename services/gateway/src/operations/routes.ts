@@ -27,6 +27,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getOperation',
         summary: 'The result of a write that was answered 202 Accepted',
         params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }),
         response: { 200: OperationSchema, ...problemResponses(404) },

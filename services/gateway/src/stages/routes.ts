@@ -16,7 +16,7 @@ export const stageRoutes: FastifyPluginAsyncTypebox<{ process: StageProcess }> =
   };
   app.get(
     '/stages',
-    { schema: { tags: ['stages'], summary: 'The configured process: stages in order with their allowed transitions', response: { 200: StagesResponseSchema } } },
+    { schema: { tags: ['stages'], operationId: 'listStages', summary: 'The configured process: stages in order with their allowed transitions', response: { 200: StagesResponseSchema } } },
     async () => body,
   );
 };
