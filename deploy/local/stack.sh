@@ -4,7 +4,7 @@
 #   Mongo  — mongod when on PATH, otherwise FerretDB built with Go (SQLite handler)
 #   Redis  — Debian's redis-server
 #
-# usage: stack.sh provision|up|down|status [dev|test]
+# usage: stack.sh provision|up|down|reset|status|env [dev|test]
 #   provision  download/build what is missing (cached under .local/, idempotent)
 #   up         provision, then start the profile's servers and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
@@ -238,8 +238,10 @@ case "$cmd" in
   provision) provision ;;
   up) lock; up ;;
   down) lock; down ;;
+  # drops the profile's data (topics, databases, Redis): a clean slate, e.g. before benchmarks
+  reset) lock; down; rm -rf "$state" ;;
   status) status ;;
   env) printf 'KAFKA_BROKERS=127.0.0.1:%s\nMONGO_URL=mongodb://127.0.0.1:%s/trackme\nREDIS_URL=redis://127.0.0.1:%s\n' \
          "$kafka_port" "$mongo_port" "$redis_port" ;;
-  *) echo "usage: $0 provision|up|down|status|env [dev|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test]" >&2; exit 2 ;;
 esac
