@@ -21,9 +21,16 @@ export interface VerifierOptions {
   audience: string;
   /** leeway for exp and nbf */
   clockToleranceSeconds?: number;
+  /** the current time (tests move it) */
+  now?: () => number;
 }
 
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
+
+/** How long a verified token is taken on trust before its signature is checked again. */
+const VERIFIED_FOR_MS = 60_000;
+/** Verified tokens remembered; past this the oldest is forgotten first. */
+const VERIFIED_MAX = 10_000;
 
 /**
  * Verifies bearer tokens against an algorithm allow-list (RFC 8725): HS256 only with the shared
@@ -34,24 +41,46 @@ const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
 export class TokenVerifier {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly now: () => number;
+  /**
+   * Tokens that verified, by their exact text, until they expire (with the leeway) or for at most
+   * a minute. A caller sends the same token with every request, and checking its signature again
+   * costs about 0.1 ms of CPU each time. Refused tokens are not remembered.
+   */
+  private readonly verified = new Map<string, { caller: Caller; until: number }>();
 
   constructor(private readonly options: VerifierOptions) {
     this.secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
     this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 2_000 }) : undefined;
+    this.now = options.now ?? Date.now;
   }
 
   async verify(token: string): Promise<Caller> {
+    const now = this.now();
+    const known = this.verified.get(token);
+    if (known && known.until > now) return known.caller;
+    if (known) this.verified.delete(token);
+    const { caller, expiresAt } = await this.check(token, now);
+    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { caller, until: Math.min(now + VERIFIED_FOR_MS, expiresAt) });
+    return caller;
+  }
+
+  /** The signature and claims, checked; `expiresAt` is the last instant (ms) the token is accepted. */
+  private async check(token: string, now: number): Promise<{ caller: Caller; expiresAt: number }> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
     } catch {
       throw new InvalidTokenError('malformed token');
     }
+    const tolerance = this.options.clockToleranceSeconds ?? 30;
     const checks = {
       issuer: this.options.issuer,
       audience: this.options.audience,
-      clockTolerance: this.options.clockToleranceSeconds ?? 30,
+      clockTolerance: tolerance,
       requiredClaims: ['exp', 'sub'],
+      currentDate: new Date(now),
     };
     let payload: JWTPayload;
     try {
@@ -65,7 +94,10 @@ export class TokenVerifier {
       }
       throw new InvalidTokenError(reasonOf(error));
     }
-    return { subject: String(payload.sub), role: isRole(payload['role']) ? payload['role'] : undefined };
+    return {
+      caller: { subject: String(payload.sub), role: isRole(payload['role']) ? payload['role'] : undefined },
+      expiresAt: (payload.exp! + tolerance) * 1000,
+    };
   }
 }
 

@@ -10,6 +10,12 @@ export interface RateLimits {
   windowMs: number;
 }
 
+/** One round trip and one command per request: the count, with its expiry set by the first one. */
+const COUNT_IN_WINDOW = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
 /**
  * Fixed-window request counters in Redis, shared by every gateway instance. A Redis that is down
  * lets requests through (counted in trackme_rate_limit_unchecked_total): refusing everyone
@@ -39,8 +45,7 @@ export class RateLimiter {
     const key = `${this.prefix}${caller}:${window}`;
     let count: number;
     try {
-      const results = await this.redis.multi().incr(key).pexpire(key, windowMs * 2).exec();
-      count = Number(results?.[0]?.[1]);
+      count = Number(await this.redis.eval(COUNT_IN_WINDOW, 1, key, windowMs * 2));
     } catch (error) {
       this.unchecked.inc();
       this.logger.warn({ err: error }, 'rate limit not checked (Redis unavailable)');

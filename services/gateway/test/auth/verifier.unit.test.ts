@@ -92,6 +92,22 @@ describe('TokenVerifier', () => {
     expect(await refusal(both(), confused)).toBe('signature does not verify');
   });
 
+  it('remembers a verified token only until it expires (with the leeway), and never a refused one', async () => {
+    let clock = Date.now();
+    const verifier = new TokenVerifier({ secret: SECRET, issuer: ISSUER, audience: AUDIENCE, now: () => clock });
+    const token = await hs256(claims({ exp: Math.floor(clock / 1000) + 5 }));
+    expect(await verifier.verify(token)).toEqual({ subject: 'ann', role: 'admin' });
+    clock += 34_000;
+    expect(await verifier.verify(token)).toEqual({ subject: 'ann', role: 'admin' });
+    clock += 2_000;
+    expect(await refusal(verifier, token)).toBe('token expired');
+    // a token that is not yet valid is refused, and accepted once it is
+    const early = await hs256(claims({ nbf: Math.floor(clock / 1000) + 60 }));
+    expect(await refusal(verifier, early)).toBe('token not yet valid');
+    clock += 31_000;
+    expect(await verifier.verify(early)).toMatchObject({ subject: 'ann' });
+  });
+
   it('gives a valid token without a known role no role (403 on every route)', async () => {
     expect(await both().verify(await hs256(claims({ role: 'root' })))).toEqual({ subject: 'ann', role: undefined });
     expect(await both().verify(await hs256(claims({ role: undefined })))).toEqual({ subject: 'ann', role: undefined });
