@@ -67,3 +67,18 @@ export function median(values: number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/**
+ * Runs each target's load `rounds` times, alternating the order every round so a drift in the
+ * machine's load falls on all alike, and gives every target's median round (by requests/s) plus all rounds.
+ */
+export async function alternate<K extends string>(rounds: number, targets: Record<K, () => Promise<LoadResult>>): Promise<Record<K, { median: LoadResult; rounds: LoadResult[] }>> {
+  const names = Object.keys(targets) as K[];
+  const results = Object.fromEntries(names.map((n) => [n, [] as LoadResult[]])) as Record<K, LoadResult[]>;
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) results[name].push(await targets[name]());
+  }
+  const medianRound = (all: LoadResult[]) => [...all].sort((a, b) => a.rps - b.rps)[Math.floor(all.length / 2)]!;
+  return Object.fromEntries(names.map((n) => [n, { median: medianRound(results[n]), rounds: results[n] }])) as Record<K, { median: LoadResult; rounds: LoadResult[] }>;
+}

@@ -1,0 +1,337 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { MongoClient } from 'mongodb';
+import { Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
+import { createRedis, runMigrations } from '@trackme/platform';
+import { REPO_ROOT, spawnService, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
+import { startBalancer, type Balancer } from '../lib/balancer.js';
+import { alternate, load, type LoadResult } from '../lib/load.js';
+import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
+import { apiClient, newClient, seedClients } from '../lib/seed.js';
+import { benchEnv, startSystem } from '../lib/system.js';
+
+const run = promisify(execFile);
+const CREATE_LOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'create-load.mjs');
+
+export interface CreateLoadResult extends LoadResult {
+  /** answers by HTTP status */
+  statuses: Record<string, number>;
+}
+
+/**
+ * Closed-loop `POST /clients` load, each with a fresh email, from bench/lib/create-load.mjs in a
+ * process of its own (autocannon can only send one fixed body).
+ */
+export async function createLoad(api: string, authorization: string, options: { connections: number; seconds: number }): Promise<CreateLoadResult> {
+  // the bodies of the list benches (varied sources, channels, highlights); the generator gives each a fresh email
+  const templates = Array.from({ length: 60 }, (_, i) => newClient(i));
+  const { stdout } = await run(process.execPath, [CREATE_LOAD, JSON.stringify({ api, ...options, templates })], {
+    env: { PATH: process.env['PATH'] ?? '', BENCH_AUTHORIZATION: authorization },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const r = JSON.parse(stdout) as Omit<CreateLoadResult, 'timeouts'>;
+  return { ...r, timeouts: 0 };
+}
+
+/** `201: 1,234, 202: 5`: the statuses of a create load, for a table cell. */
+export const statusesOf = (r: CreateLoadResult) =>
+  Object.entries(r.statuses)
+    .map(([status, n]) => `${status}: ${fmt.rps(n)}`)
+    .join(', ') || 'none';
+
+/**
+ * Starts something once more when one of its services lost its port (testkit's freePort hands out
+ * a port that another process can take before the service listens on it: EADDRINUSE).
+ */
+export async function retryOnPortRace<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!String(error).includes('EADDRINUSE')) throw error;
+    console.log('  a service lost its port to another process (EADDRINUSE); starting again');
+    return start();
+  }
+}
+
+/** A gateway of its own, ready. */
+async function startGateway(env: Record<string, string>): Promise<ServiceProcess> {
+  const gateway = await spawnService('gateway', env);
+  try {
+    await waitUntilReady(gateway, 120_000);
+    return gateway;
+  } catch (error) {
+    await gateway.stop();
+    throw error;
+  }
+}
+
+const LIST = '/clients?limit=50';
+const WRITE_NAMESPACE = 'benchwrites';
+const COMMAND_PARTITIONS = TOPIC_DECLARATIONS.find((t) => t.name === Topics.clientCommands)!.partitions;
+
+const shape = (context: BenchContext) => ({
+  rounds: context.quick ? 1 : 3,
+  seconds: context.quick ? 3 : 10,
+  warmup: context.quick ? 2 : 3,
+  connections: 32,
+});
+
+/** Commands a `clients` instance has handled so far (its Prometheus counter of the command topic). */
+async function commandsHandled(instance: ServiceProcess): Promise<number> {
+  const text = await (await fetch(`${instance.url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('trackme_kafka_messages_consumed_total{') && line.includes(`${Topics.clientCommands}"`) && line.includes('outcome="processed"')) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}
+
+/** `52% / 48%`: how some counts split. */
+const shares = (counts: number[]) => {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return total ? counts.map((n) => `${Math.round((n / total) * 100)}%`).join(' / ') : 'none';
+};
+
+/**
+ * An empty namespace for the writes, so they do not pile up in the bench namespace's 10,000 clients
+ * (a full run creates about as many again): its database and read model are emptied on every run.
+ */
+async function writeEnv(): Promise<Record<string, string>> {
+  const env = await benchEnv(WRITE_NAMESPACE);
+  const cachePrefix = `trackme:${WRITE_NAMESPACE}:read:`;
+  const mongo = await MongoClient.connect(env['MONGO_URL']!);
+  try {
+    await mongo.db().dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+  await runMigrations(env['MONGO_URL']!);
+  const redis = createRedis(env['REDIS_URL']!, 'trackme-bench-setup');
+  try {
+    await new Promise<void>((resolve, reject) => (redis.client.status === 'ready' ? resolve() : (redis.client.once('ready', resolve), redis.client.once('end', reject))));
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${cachePrefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.close();
+  }
+  return { ...env, CACHE_KEY_PREFIX: cachePrefix };
+}
+
+/** CPU time a process has used so far, in seconds (utime + stime of /proc/<pid>/stat, 100 ticks a second). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy and total ticks of the whole machine (/proc/stat; idle and iowait are not busy). */
+function machineTicks(): { busy: number; total: number } {
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+export interface CpuUse {
+  /** per process, in % of one core */
+  processes: { name: string; percent: number }[];
+  /** the whole machine (everything on it, the stack and the load generator included), in % of one core */
+  machine: number;
+  cores: number;
+}
+
+/** The dev stack's servers (their pid files), for CPU figures: `mongo` is FerretDB when no mongod is installed. */
+function stackProcesses(): { name: string; pid: number }[] {
+  return ['kafka', 'mongo', 'redis'].flatMap((name) => {
+    try {
+      const pid = Number(readFileSync(path.join(REPO_ROOT, '.local/stack/dev', `${name}.pid`), 'utf8').trim());
+      return existsSync(`/proc/${pid}/stat`) ? [{ name, pid }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Starts measuring the CPU use of some services, of the dev stack's servers and of the whole
+ * machine; the function returned ends it.
+ */
+export function cpuMeter(services: ServiceProcess[]): () => CpuUse {
+  const processes = [...services.map((p) => ({ name: p.name as string, pid: p.child.pid! })), ...stackProcesses()];
+  const t0 = performance.now();
+  const before = processes.map((p) => cpuSeconds(p.pid));
+  const machine0 = machineTicks();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const machine1 = machineTicks();
+    const cores = availableParallelism();
+    return {
+      processes: processes.map((p, i) => ({ name: p.name, percent: ((cpuSeconds(p.pid) - before[i]!) / seconds) * 100 })),
+      machine: ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * cores * 100,
+      cores,
+    };
+  };
+}
+
+/** `gateway 61%, read 40% + 38%, kafka 20%, …; rest 35%; machine 197% of 200%`: CPU use for a table cell. */
+export function cpuCell(use: CpuUse): string {
+  const names = [...new Set(use.processes.map((p) => p.name))];
+  const perName = names.map((name) => `${name} ${use.processes.filter((p) => p.name === name).map((p) => `${Math.round(p.percent)}%`).join(' + ')}`);
+  const rest = use.machine - use.processes.reduce((a, p) => a + p.percent, 0);
+  return `${perName.join(', ')}; rest ${Math.max(0, Math.round(rest))}%; machine ${Math.round(use.machine)}% of ${use.cores * 100}%`;
+}
+
+/** Writes: one `clients` instance vs two in one consumer group, each round on a system of its own. */
+async function writes(context: BenchContext) {
+  const { rounds, seconds, warmup, connections } = shape(context);
+  const env = await writeEnv();
+  // per round: how the commands split over the instances, and the CPU used
+  const details = new Map<LoadResult, { commands: number[]; cpu: CpuUse }>();
+  const round = (instances: number) => async (): Promise<LoadResult> => {
+    const system = await retryOnPortRace(() => startSystem(env, { clients: instances }));
+    try {
+      // the group's assignment settled, the code paths compiled
+      await createLoad(system.api, context.authorization, { connections, seconds: warmup });
+      const before = await Promise.all(system.of('clients').map(commandsHandled));
+      const meter = cpuMeter([...system.of('gateway'), ...system.of('clients'), ...system.of('read'), ...system.of('metrics')]);
+      const result = await createLoad(system.api, context.authorization, { connections, seconds });
+      const cpu = meter();
+      const after = await Promise.all(system.of('clients').map(commandsHandled));
+      const commands = after.map((n, i) => n - before[i]!);
+      details.set(result, { commands, cpu });
+      console.log(`  ${instances} clients: ${fmt.rps(result.rps)} creates/s, p50 ${result.p50} ms, p99 ${result.p99} ms, commands ${commands.join(' / ')}; ${cpuCell(cpu)}`);
+      return result;
+    } finally {
+      await system.stop();
+    }
+  };
+  const r = await alternate(rounds, { one: round(1), two: round(2) });
+  return {
+    rounds,
+    seconds,
+    warmup,
+    connections,
+    one: { ...r.one, ...details.get(r.one.median)!, all: r.one.rounds.map((x) => details.get(x)) },
+    two: { ...r.two, ...details.get(r.two.median)!, all: r.two.rounds.map((x) => details.get(x)) },
+    ratio: r.two.median.rps / r.one.median.rps,
+  };
+}
+
+/** Reads: the cached list through a gateway whose READ_URL is a balancer in front of one read instance or two. */
+async function reads(context: BenchContext) {
+  const { rounds, seconds, warmup, connections } = shape(context);
+  const system = await retryOnPortRace(() => startSystem(context.env, { read: 2 }));
+  const balancers: Balancer[] = [];
+  const gateways: ServiceProcess[] = [];
+  try {
+    const seeded = await seedClients(system.api, context.authorization, 10_000);
+    if (seeded.created) console.log(`seeded ${seeded.created} clients in ${seeded.seconds.toFixed(0)} s`);
+    const reads = system.of('read');
+    const metricsUrl = system.of('metrics')[0]!.url;
+    balancers.push(await startBalancer([reads[0]!.url]), await startBalancer(reads.map((p) => p.url)));
+    for (const balancer of balancers) gateways.push(await retryOnPortRace(() => startGateway({ ...system.env, READ_URL: balancer.url, METRICS_URL: metricsUrl })));
+    const two = balancers[1]!;
+    const targets = {
+      direct: { gateway: system.of('gateway')[0]!, reads: [reads[0]!] },
+      one: { gateway: gateways[0]!, reads: [reads[0]!] },
+      two: { gateway: gateways[1]!, reads },
+    };
+    const headers = { authorization: context.authorization };
+    for (const { gateway } of Object.values(targets)) {
+      const probe = apiClient(`${gateway.url}/api/v1`, context.authorization);
+      const page = await probe.request('GET', LIST);
+      await probe.close();
+      if (page.status !== 200 || page.body.data.length !== 50) throw new Error(`${gateway.url}: ${page.status}, expected a page of 50 clients`);
+      // warm-up: the page in the cache, the gateway's and the read instances' code paths compiled
+      await load(`${gateway.url}/api/v1${LIST}`, { connections, seconds: warmup, headers });
+    }
+    // per round: the CPU used by the gateway and the read instances, and the bytes each read instance sent through the balancer (all answers are the same page)
+    const details = new Map<LoadResult, { cpu: CpuUse; bytes?: number[] }>();
+    const measure = (target: (typeof targets)[keyof typeof targets], balancer?: Balancer) => async () => {
+      const bytesBefore = balancer?.targets.map((t) => t.bytes);
+      const meter = cpuMeter([target.gateway, ...target.reads]);
+      const result = await load(`${target.gateway.url}/api/v1${LIST}`, { connections, seconds, headers });
+      const cpu = meter();
+      details.set(result, { cpu, bytes: balancer?.targets.map((t, i) => t.bytes - bytesBefore![i]!) });
+      return result;
+    };
+    const r = await alternate(rounds, { direct: measure(targets.direct), one: measure(targets.one), two: measure(targets.two, two) });
+    const withDetails = (x: { median: LoadResult; rounds: LoadResult[] }) => ({ ...x, ...details.get(x.median)!, all: x.rounds.map((y) => details.get(y)) });
+    return {
+      rounds,
+      seconds,
+      connections,
+      clients: seeded.existing + seeded.created,
+      direct: withDetails(r.direct),
+      one: withDetails(r.one),
+      two: withDetails(r.two),
+      balancerConnections: two.targets.map((t) => t.connections),
+      ratio: r.two.median.rps / r.one.median.rps,
+    };
+  } finally {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await Promise.all(balancers.map((b) => b.close()));
+    await system.stop();
+  }
+}
+
+const row = (label: string, r: LoadResult, ...extra: string[]) => `| ${label} | ${fmt.rps(r.rps)} | ${fmt.ms(r.mean)} | ${r.p50} ms | ${r.p99} ms | ${r.non2xx + r.errors} | ${extra.join(' | ')} |`;
+
+/** `55 / 28 / 82`: requests/s of every round, in order (the machine's noise shows in them). */
+const roundsOf = (x: { rounds: LoadResult[] }) => x.rounds.map((y) => fmt.rps(y.rps)).join(' / ');
+
+/** Two instances of `clients` and of `read` against one, on the same two cores. */
+export const scaleOut: Scenario = {
+  name: 'scale-out',
+  title: "Scale-out: two instances of clients and of read vs one, on this machine's 2 cores",
+  async run(context) {
+    const w = await writes(context);
+    const r = await reads(context);
+    const created = (x: LoadResult) => statusesOf(x as CreateLoadResult);
+    return {
+      figures: { writes: w, reads: r },
+      goals: [],
+      markdown: [
+        `**Writes**: \`POST /clients\` with a fresh email each (bench/lib/create-load.mjs, its own process), ${w.connections} connections in a closed loop, ` +
+          `median of ${w.rounds} alternating rounds of ${w.seconds} s after ${w.warmup} s of warm-up. Every round starts a system of its own with one or two \`clients\` ` +
+          `instances in one consumer group (\`${Topics.clientCommands}\` has ${COMMAND_PARTITIONS} partitions, so both get commands), and one of every other service. ` +
+          `The writes go to a namespace of their own (\`${WRITE_NAMESPACE}\`, emptied at the start), so they do not pile up in the list benches' clients.`,
+        '',
+        '| target | creates/s | mean | p50 | p99 | errors | commands per instance; answers | CPU during the round, % of one core |',
+        '|---|---:|---:|---:|---:|---:|---|---|',
+        row('one `clients` instance (baseline)', w.one.median, `${shares(w.one.commands)}; ${created(w.one.median)}`, cpuCell(w.one.cpu)),
+        row('two `clients` instances, one consumer group', w.two.median, `${shares(w.two.commands)}; ${created(w.two.median)}`, cpuCell(w.two.cpu)),
+        '',
+        `two ÷ one: ${fmt.ratio(w.ratio)} (every round, creates/s: one ${roundsOf(w.one)}; two ${roundsOf(w.two)})`,
+        '',
+        `**Reads**: cached \`GET ${LIST}\` (${fmt.rps(r.clients)} clients) through the gateway, ${r.connections} connections, median of ${r.rounds} alternating rounds of ${r.seconds} s. ` +
+          "One system with two `read` instances and two extra gateways: one's READ_URL is a round-robin TCP balancer (bench/lib/balancer.ts) in front of the first `read` instance, " +
+          "the other's a balancer in front of both, so the two rows differ only in the number of instances. The balancer runs in the bench's own process: " +
+          'plumbing for the measurement, standing in for what a deployment puts in front of a service (it spreads connections; the gateway keeps up to 32 open to it).',
+        '',
+        '| target | requests/s | mean | p50 | p99 | errors | answers per `read` instance | CPU during the round, % of one core |',
+        '|---|---:|---:|---:|---:|---:|---|---|',
+        row('gateway → one `read` instance directly (no balancer: the cost of its hop)', r.direct.median, '100%', cpuCell(r.direct.cpu)),
+        row('gateway → balancer → one `read` instance (baseline)', r.one.median, '100%', cpuCell(r.one.cpu)),
+        row('gateway → balancer → two `read` instances', r.two.median, `${shares(r.two.bytes ?? [])} (connections ${r.balancerConnections.join(' / ')})`, cpuCell(r.two.cpu)),
+        '',
+        `two ÷ one: ${fmt.ratio(r.ratio)} (every round, requests/s: direct ${roundsOf(r.direct)}; one ${roundsOf(r.one)}; two ${roundsOf(r.two)})`,
+        '',
+        `What limits it: this machine has ${w.one.cpu.cores} cores, shared by Kafka, FerretDB, Redis, every service instance and the load generator ` +
+          '(and, for reads, the balancer in the bench process). A second instance adds no core: it competes for the same ones, so what it can buy here is the work ' +
+          'one instance left undone while waiting (on Kafka, FerretDB, Redis) or a core one single-threaded process could not use; once the machine column is near ' +
+          `${w.one.cpu.cores * 100}%, nothing more. The CPU columns show where the time went (\`mongo\` is the dev stack's Mongo server, FerretDB here; ` +
+          '"rest" is everything else on the machine: the load generator, the bench process with the balancer, other work); they say what a second instance buys on these cores, not on more.',
+      ].join('\n'),
+    };
+  },
+};
