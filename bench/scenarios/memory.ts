@@ -4,7 +4,8 @@ import { load, type LoadResult } from '../lib/load.js';
 import { fmt, type Scenario } from '../lib/scenario.js';
 import { apiClient, seedClients } from '../lib/seed.js';
 import { rssMb, startSystem } from '../lib/system.js';
-import { cpuCell, cpuMeter, createLoad, retryOnPortRace, statusesOf } from './scale-out.js';
+import { cpuCell, cpuMeter } from '../lib/cpu.js';
+import { createLoad, retryOnPortRace, statusesOf } from '../lib/create-load.js';
 
 const CLIENTS = 10_000;
 const LIST = '/clients?limit=50';

@@ -1,61 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
 import { createRedis, runMigrations } from '@trackme/platform';
-import { REPO_ROOT, spawnService, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
+import { spawnService, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
 import { startBalancer, type Balancer } from '../lib/balancer.js';
+import { cpuCell, cpuMeter, type CpuUse } from '../lib/cpu.js';
+import { createLoad, retryOnPortRace, statusesOf, type CreateLoadResult } from '../lib/create-load.js';
 import { alternate, load, type LoadResult } from '../lib/load.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
-import { apiClient, newClient, seedClients } from '../lib/seed.js';
+import { apiClient, seedClients } from '../lib/seed.js';
 import { benchEnv, startSystem } from '../lib/system.js';
-
-const run = promisify(execFile);
-const CREATE_LOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'create-load.mjs');
-
-export interface CreateLoadResult extends LoadResult {
-  /** answers by HTTP status */
-  statuses: Record<string, number>;
-}
-
-/**
- * Closed-loop `POST /clients` load, each with a fresh email, from bench/lib/create-load.mjs in a
- * process of its own (autocannon can only send one fixed body).
- */
-export async function createLoad(api: string, authorization: string, options: { connections: number; seconds: number }): Promise<CreateLoadResult> {
-  // the bodies of the list benches (varied sources, channels, highlights); the generator gives each a fresh email
-  const templates = Array.from({ length: 60 }, (_, i) => newClient(i));
-  const { stdout } = await run(process.execPath, [CREATE_LOAD, JSON.stringify({ api, ...options, templates })], {
-    env: { PATH: process.env['PATH'] ?? '', BENCH_AUTHORIZATION: authorization },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const r = JSON.parse(stdout) as Omit<CreateLoadResult, 'timeouts'>;
-  return { ...r, timeouts: 0 };
-}
-
-/** `201: 1,234, 202: 5`: the statuses of a create load, for a table cell. */
-export const statusesOf = (r: CreateLoadResult) =>
-  Object.entries(r.statuses)
-    .map(([status, n]) => `${status}: ${fmt.rps(n)}`)
-    .join(', ') || 'none';
-
-/**
- * Starts something once more when one of its services lost its port (testkit's freePort hands out
- * a port that another process can take before the service listens on it: EADDRINUSE).
- */
-export async function retryOnPortRace<T>(start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (error) {
-    if (!String(error).includes('EADDRINUSE')) throw error;
-    console.log('  a service lost its port to another process (EADDRINUSE); starting again');
-    return start();
-  }
-}
 
 /** A gateway of its own, ready. */
 async function startGateway(env: Record<string, string>): Promise<ServiceProcess> {
@@ -125,69 +78,6 @@ async function writeEnv(): Promise<Record<string, string>> {
     await redis.close();
   }
   return { ...env, CACHE_KEY_PREFIX: cachePrefix };
-}
-
-/** CPU time a process has used so far, in seconds (utime + stime of /proc/<pid>/stat, 100 ticks a second). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Busy and total ticks of the whole machine (/proc/stat; idle and iowait are not busy). */
-function machineTicks(): { busy: number; total: number } {
-  const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = ticks.reduce((a, b) => a + b, 0);
-  return { busy: total - ticks[3]! - ticks[4]!, total };
-}
-
-export interface CpuUse {
-  /** per process, in % of one core */
-  processes: { name: string; percent: number }[];
-  /** the whole machine (everything on it, the stack and the load generator included), in % of one core */
-  machine: number;
-  cores: number;
-}
-
-/** The dev stack's servers (their pid files), for CPU figures: `mongo` is FerretDB when no mongod is installed. */
-function stackProcesses(): { name: string; pid: number }[] {
-  return ['kafka', 'mongo', 'redis'].flatMap((name) => {
-    try {
-      const pid = Number(readFileSync(path.join(REPO_ROOT, '.local/stack/dev', `${name}.pid`), 'utf8').trim());
-      return existsSync(`/proc/${pid}/stat`) ? [{ name, pid }] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/**
- * Starts measuring the CPU use of some services, of the dev stack's servers and of the whole
- * machine; the function returned ends it.
- */
-export function cpuMeter(services: ServiceProcess[]): () => CpuUse {
-  const processes = [...services.map((p) => ({ name: p.name as string, pid: p.child.pid! })), ...stackProcesses()];
-  const t0 = performance.now();
-  const before = processes.map((p) => cpuSeconds(p.pid));
-  const machine0 = machineTicks();
-  return () => {
-    const seconds = (performance.now() - t0) / 1000;
-    const machine1 = machineTicks();
-    const cores = availableParallelism();
-    return {
-      processes: processes.map((p, i) => ({ name: p.name, percent: ((cpuSeconds(p.pid) - before[i]!) / seconds) * 100 })),
-      machine: ((machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total)) * cores * 100,
-      cores,
-    };
-  };
-}
-
-/** `gateway 61%, read 40% + 38%, kafka 20%, …; rest 35%; machine 197% of 200%`: CPU use for a table cell. */
-export function cpuCell(use: CpuUse): string {
-  const names = [...new Set(use.processes.map((p) => p.name))];
-  const perName = names.map((name) => `${name} ${use.processes.filter((p) => p.name === name).map((p) => `${Math.round(p.percent)}%`).join(' + ')}`);
-  const rest = use.machine - use.processes.reduce((a, p) => a + p.percent, 0);
-  return `${perName.join(', ')}; rest ${Math.max(0, Math.round(rest))}%; machine ${Math.round(use.machine)}% of ${use.cores * 100}%`;
 }
 
 /** Writes: one `clients` instance vs two in one consumer group, each round on a system of its own. */
