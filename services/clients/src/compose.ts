@@ -59,7 +59,7 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     groupId: 'trackme-clients',
     topics: [Topics.clientCommands],
     batchHandler: createCommandStream({
-      handleCommand: createCommandHandler({ repository, directory, producer, process, logger }),
+      handleCommands: createCommandHandler({ repository, directory, producer, process, logger }),
       applyActivity: activityApplier.applyRun,
       changing: activityApplier.forget,
     }),

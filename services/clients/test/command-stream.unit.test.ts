@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { APPLY_ACTIVITY_TYPE, type Envelope } from '@trackme/contracts';
+import { APPLY_ACTIVITY_TYPE } from '@trackme/contracts';
 import type { InboundMessage, Rejected } from '@trackme/platform';
 import type { ActivityItem } from '../src/activity/activity-applier.js';
+import type { CommandItem } from '../src/clients/command-handler.js';
 import { createCommandStream } from '../src/command-stream.js';
 
 let offset = 0;
@@ -23,7 +24,10 @@ const command = (clientId: string) => message(envelope('PatchClient', { client_i
 function recorder() {
   const calls: string[] = [];
   const stream = createCommandStream({
-    handleCommand: async (e: Envelope) => void calls.push(`command ${(e.data as { client_id: string }).client_id}`),
+    handleCommands: async (items: CommandItem[]): Promise<Rejected[]> => {
+      calls.push(`commands ${items.map((i) => (i.envelope.data as { client_id: string }).client_id).join(',')}`);
+      return [];
+    },
     applyActivity: async (items: ActivityItem[]): Promise<Rejected[]> => {
       calls.push(`activity ${items.map((i) => i.command.event.event_id).join(',')}`);
       return [];
@@ -34,11 +38,11 @@ function recorder() {
 }
 
 describe('the command stream', () => {
-  it('applies consecutive activity together and client commands one by one, in partition order', async () => {
+  it('hands over each run of consecutive activity or client commands together, in partition order', async () => {
     const { calls, stream } = recorder();
-    const rejected = await stream([activity('a1'), activity('a2'), command('c1'), activity('a3')]);
+    const rejected = await stream([activity('a1'), activity('a2'), command('c1'), command('c2'), activity('a3'), command('c3')]);
     expect(rejected).toEqual([]);
-    expect(calls).toEqual(['activity a1,a2', 'changing c1', 'command c1', 'activity a3']);
+    expect(calls).toEqual(['activity a1,a2', 'changing c1', 'changing c2', 'commands c1,c2', 'activity a3', 'changing c3', 'commands c3']);
   });
 
   it('returns poison messages for the dead-letter queue and goes on', async () => {
@@ -52,6 +56,6 @@ describe('the command stream', () => {
       [badActivity, 'invalid_schema'],
     ]);
     // an unknown command type is the command handler's to refuse (it dead-letters it)
-    expect(calls).toEqual(['activity a1', 'changing c1', 'command c1', 'activity a2']);
+    expect(calls).toEqual(['activity a1', 'changing c1', 'commands c1', 'activity a2']);
   });
 });

@@ -10,3 +10,26 @@ export async function forEachConcurrently<T>(items: Iterable<T>, limit: number, 
   };
   await Promise.all(Array.from({ length: Math.min(limit, pending.length) }, worker));
 }
+
+/**
+ * At most `limit` holders at once; the others wait in arrival order. A slot is handed straight to
+ * the next waiter, so none is taken twice.
+ */
+export class Turns {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running < this.limit) this.running += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+}

@@ -8,6 +8,7 @@ export * from './storage/mongo.js';
 export * from './storage/redis.js';
 export * from './observability/metrics.js';
 export * from './observability/tracing.js';
+export * from './observability/laps.js';
 export * from './http/problem.js';
 export * from './http/server.js';
 export * from './lifecycle/lifecycle.js';

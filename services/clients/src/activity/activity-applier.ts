@@ -9,7 +9,7 @@ import {
   type ApplyActivityCommand,
   type Envelope,
 } from '@trackme/contracts';
-import { buildEnvelope, type InboundMessage, type Logger, type MessageProducer, type Rejected } from '@trackme/platform';
+import { buildEnvelope, laps, Turns, type InboundMessage, type Logger, type MessageProducer, type Rejected } from '@trackme/platform';
 import { clientFields, toClient, type ClientDocument } from '../clients/client-document.js';
 import type { ActivityWrite, ClientRepository, HistoryEntry } from '../clients/client-repository.js';
 import { ActivityRejections } from './activity-intake.js';
@@ -173,27 +173,8 @@ export function createActivityApplier({ repository, processed, producer, logger,
 
   // Runs of different partitions take turns at the database: on the Mongo-wire floor (SQLite, one
   // writer) six concurrent runs made every read and write ~6× slower and cut throughput by 40%.
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  const enter = async () => {
-    if (running < APPLY_CONCURRENCY) running += 1;
-    // a slot is handed over by the run that leaves it, so none is taken twice
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-  };
-  const leave = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else running -= 1;
-  };
-
-  async function applyRun(items: ActivityItem[]): Promise<Rejected[]> {
-    await enter();
-    try {
-      return await applyRunNow(items);
-    } finally {
-      leave();
-    }
-  }
+  const turns = new Turns(APPLY_CONCURRENCY);
+  const applyRun = (items: ActivityItem[]) => turns.run(() => applyRunNow(items));
 
   return {
     applyRun,
@@ -205,13 +186,7 @@ export function createActivityApplier({ repository, processed, producer, logger,
 
   async function applyRunNow(items: ActivityItem[]): Promise<Rejected[]> {
     const now = clock();
-    const timings: Record<string, number> = {};
-    let mark = performance.now();
-    const lap = (step: string) => {
-      const at = performance.now();
-      timings[step] = Math.round(at - mark);
-      mark = at;
-    };
+    const { lap, timings } = laps();
     const counts = new Map<string, number>();
     const count = (item: ActivityItem, outcome: Outcome) => {
       outcomes?.inc({ type: item.command.event.type, outcome });

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { Client, Envelope } from '@trackme/contracts';
-import { ConflictError, DependencyUnavailableError, forEachConcurrently, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
+import { ConflictError, DependencyUnavailableError, forEachConcurrently, insertManyExceptDuplicates, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
 
@@ -123,20 +123,7 @@ export class ClientRepository {
 
   /** Applies a change to an existing client and returns the document as now stored. */
   async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<ClientDocument> {
-    const applied = remember(previous, { id: commandId, status });
-    const pending = [...previous.pending_events, ...events];
-    const set: Partial<ClientDocument> = next
-      ? { ...clientFields(next), applied_commands: applied, pending_events: pending }
-      : {
-          // a tombstone: frees the email for a new client and keeps what redeliveries need
-          deleted: true,
-          email_normalized: `deleted:${previous._id}`,
-          version: previous.version + 1,
-          last_updated: new Date(events[0]?.occurred_at ?? Date.now()),
-          applied_commands: applied,
-          pending_events: pending,
-        };
-    delete (set as { _id?: string })._id;
+    const set = changeSet(previous, next, commandId, status, events);
     const result = await withUniqueConflict(() => this.clients.updateOne({ _id: previous._id }, { $set: set }), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(previous._id);
     return { ...previous, ...set } as ClientDocument;
@@ -144,35 +131,132 @@ export class ClientRepository {
 
   /** Remembers a refused command on the client, so a redelivery answers the same problem. */
   async rememberRefusal(previous: ClientDocument, commandId: string, status: number, problem: unknown): Promise<void> {
-    await this.clients.updateOne({ _id: previous._id }, { $set: { applied_commands: remember(previous, { id: commandId, status, problem }) } });
+    await this.clients.updateOne({ _id: previous._id }, { $set: refusalSet(previous, commandId, status, problem) });
+  }
+
+  /**
+   * Stores several new clients in one round trip. Returns, in order, each stored document, or
+   * null where a duplicate key refused it (taken id or email: the caller decides which, one by one).
+   */
+  async insertMany(creates: NewClient[]): Promise<Array<ClientDocument | null>> {
+    if (creates.length === 0) return [];
+    const docs = creates.map(({ client, commandId, events }) => newDocument(client, commandId, events));
+    const refused = new Set(await insertManyExceptDuplicates(this.clients, docs));
+    return docs.map((doc, index) => (refused.has(index) ? null : doc));
+  }
+
+  /**
+   * Applies changes and remembers refusals on several existing clients in one round trip, and
+   * returns the changed documents as now stored. A change of email may collide with another
+   * client's: the Mongo-wire floor then fails the whole bulk write, so such changes go through
+   * `update` one by one instead.
+   */
+  async updateMany(changes: ClientChange[], refusals: Refusal[]): Promise<ClientDocument[]> {
+    const sets = changes.map((c) => changeSet(c.previous, c.next, c.commandId, c.status, c.events));
+    const writes = [
+      ...changes.map((c, i) => ({ updateOne: { filter: { _id: c.previous._id }, update: { $set: sets[i]! } } })),
+      ...refusals.map((r) => ({ updateOne: { filter: { _id: r.previous._id }, update: { $set: refusalSet(r.previous, r.commandId, r.status, r.problem) } } })),
+    ];
+    if (writes.length === 0) return [];
+    const result = await this.clients.bulkWrite(writes, { ordered: false });
+    if (result.matchedCount !== writes.length) throw concurrentWrite([...changes, ...refusals].map((c) => c.previous._id).join(', '));
+    return changes.map((c, i) => ({ ...c.previous, ...sets[i] }) as ClientDocument);
   }
 
   /**
    * Appends timeline rows. Idempotent: a row is added only if the same row is not there yet, so
-   * relaying the same outbox again after a crash adds nothing. A new client's timeline is
-   * inserted rather than upserted (saves the upsert's lookup).
+   * relaying the same outbox again after a crash adds nothing.
    */
   async appendHistory(clientId: string, entries: HistoryEntry[], isNew: boolean): Promise<void> {
-    if (entries.length === 0) return;
-    if (isNew) {
-      try {
-        await this.history.insertOne({ _id: clientId, entries });
-        return;
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-      }
-    }
-    await this.history.updateOne({ _id: clientId }, { $addToSet: { entries: { $each: entries } } }, { upsert: true });
+    await this.appendHistories([{ clientId, entries, isNew }]);
   }
 
-  /** Marks the outbox empty once its events are published. */
-  async clearPending(clientId: string): Promise<void> {
-    await this.clients.updateOne({ _id: clientId }, { $set: { pending_events: [] } });
+  /**
+   * Appends the timeline rows of several clients: new clients' timelines in one insert (which
+   * saves an upsert's lookup each), the others in one bulk write of idempotent appends.
+   */
+  async appendHistories(timelines: Timeline[]): Promise<void> {
+    const rows = timelines.filter((t) => t.entries.length > 0);
+    const fresh = rows.filter((t) => t.isNew);
+    const refused = new Set(await insertManyExceptDuplicates(this.history, fresh.map((t) => ({ _id: t.clientId, entries: t.entries }))));
+    // a timeline already there (a relay again after a crash) is appended to like any other
+    const appends = [...rows.filter((t) => !t.isNew), ...fresh.filter((_, index) => refused.has(index))];
+    if (appends.length === 0) return;
+    await this.history.bulkWrite(
+      appends.map((t) => ({
+        updateOne: { filter: { _id: t.clientId }, update: { $addToSet: { entries: { $each: t.entries } } }, upsert: true },
+      })),
+      { ordered: false },
+    );
   }
+
+  /** Marks the outboxes of these clients empty once their events are published. */
+  async clearPending(clientIds: string[]): Promise<void> {
+    if (clientIds.length === 0) return;
+    await this.clients.bulkWrite(
+      clientIds.map((id) => ({ updateOne: { filter: { _id: id }, update: { $set: { pending_events: [] } } } })),
+      { ordered: false },
+    );
+  }
+}
+
+/** A client to create, with the command that creates it and its events. */
+export interface NewClient {
+  client: Client;
+  commandId: string;
+  events: Envelope[];
+}
+
+/** A decided change of an existing client (`next` null: it is deleted). */
+export interface ClientChange {
+  previous: ClientDocument;
+  next: Client | null;
+  commandId: string;
+  status: number;
+  events: Envelope[];
+}
+
+/** A refused command to remember on its client. */
+export interface Refusal {
+  previous: ClientDocument;
+  commandId: string;
+  status: number;
+  problem: unknown;
+}
+
+/** Timeline rows to append to one client's history. */
+export interface Timeline {
+  clientId: string;
+  entries: HistoryEntry[];
+  /** the client was just created, so it has no timeline yet */
+  isNew: boolean;
 }
 
 function newDocument(client: Client, commandId: string, events: Envelope[]): ClientDocument {
   return { ...clientFields(client), applied_commands: [{ id: commandId, status: 201 }], pending_events: events };
+}
+
+/** The fields a decided change sets on a stored client. */
+function changeSet(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Partial<ClientDocument> {
+  const applied = remember(previous, { id: commandId, status });
+  const pending = [...previous.pending_events, ...events];
+  const set: Partial<ClientDocument> = next
+    ? { ...clientFields(next), applied_commands: applied, pending_events: pending }
+    : {
+        // a tombstone: frees the email for a new client and keeps what redeliveries need
+        deleted: true,
+        email_normalized: `deleted:${previous._id}`,
+        version: previous.version + 1,
+        last_updated: new Date(events[0]?.occurred_at ?? Date.now()),
+        applied_commands: applied,
+        pending_events: pending,
+      };
+  delete (set as { _id?: string })._id;
+  return set;
+}
+
+function refusalSet(previous: ClientDocument, commandId: string, status: number, problem: unknown): Partial<ClientDocument> {
+  return { applied_commands: remember(previous, { id: commandId, status, problem }) };
 }
 
 function remember(previous: ClientDocument, command: AppliedCommand): AppliedCommand[] {

@@ -15,13 +15,19 @@ import {
   buildEnvelope,
   checkedData,
   ConflictError,
+  laps,
   PoisonMessageError,
   problem,
+  rejectedOf,
+  withCorrelation,
+  type InboundMessage,
   type Logger,
   type MessageProducer,
+  type OutboundMessage,
+  type Rejected,
 } from '@trackme/platform';
 import { toClient, type ClientDocument } from './client-document.js';
-import { emailTaken, type ClientRepository, type HistoryEntry } from './client-repository.js';
+import { emailTaken, type ClientChange, type ClientRepository, type HistoryEntry, type Refusal } from './client-repository.js';
 import { decide, type ClientCommand, type Decision, type DomainEvent } from './decide.js';
 import type { EmailDirectory } from './email-directory.js';
 
@@ -44,103 +50,261 @@ export function parseCommand(envelope: Envelope): ClientCommand {
   return { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
 }
 
+/** A client command read from trackme.client-commands. */
+export interface CommandItem {
+  message: InboundMessage;
+  envelope: Envelope;
+}
+
+interface Parsed extends CommandItem {
+  command: ClientCommand;
+}
+
+/** A document written by a command, whose outbox is to be relayed. */
+interface Written {
+  doc: ClientDocument;
+  isNew: boolean;
+}
+
 /**
- * Applies one command (DESIGN.md §1 write path) so that any redelivery is harmless:
+ * Applies client commands (DESIGN.md §1 write path) so that any redelivery is harmless:
  * 1. the decision, its events (outbox) and the command id are written in one document write;
- * 2. history rows and events are published from the outbox, then the outbox is cleared;
- * 3. the reply is published.
- * A redelivered command finds its id on the client and replays its outcome, finishing step 2 if a
- * crash interrupted it. Refusals of an existing client are remembered the same way; a refused
- * create has no document to remember it on and is decided again, with the same answer.
+ * 2. history rows and events are published from the outbox;
+ * 3. the reply is published, then the outbox is cleared.
+ * A redelivered command finds its id on the client and replays its outcome, publishing the outbox
+ * again if a crash interrupted step 2 or 3 (consumers dedup events by id). Refusals of an existing
+ * client are remembered the same way; a refused create has no document to remember it on and is
+ * decided again, with the same answer.
+ *
+ * A run of commands of one partition is applied in waves: a wave is a stretch of consecutive
+ * commands that name distinct clients, so their order does not matter and every step above is one
+ * round trip for the whole wave. Each client's commands still apply in partition order, one wave
+ * after the other. Commands a wave cannot decide alone (a redelivery, an outbox left by a crash, a
+ * duplicate key, a change of email) are applied one by one after it.
  */
 export function createCommandHandler({ repository, directory, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
-  async function reply(commandId: string, clientId: string, outcome: Outcome): Promise<void> {
-    const data: CommandReply = { command_id: commandId, client_id: clientId, ...outcome };
-    await producer.publish(Topics.commandReplies, clientId, { type: COMMAND_REPLY_TYPE, data });
+  const replyMessage = (item: Parsed, outcome: Outcome): OutboundMessage => {
+    const data: CommandReply = { command_id: item.envelope.id, client_id: item.command.clientId, ...outcome };
+    const envelope = buildEnvelope({ type: COMMAND_REPLY_TYPE, data, correlationId: correlationOf(item) });
+    return {
+      key: item.command.clientId,
+      value: JSON.stringify(envelope),
+      headers: { [Headers.messageType]: envelope.type, [Headers.correlationId]: envelope.correlation_id },
+    };
+  };
+
+  /**
+   * Relays the outboxes of stored documents: the history rows, the email directory and the events,
+   * all three at once (each is idempotent, and a crash before all three are done relays them again).
+   */
+  async function relay(written: Written[]): Promise<void> {
+    const pending = written.filter((w) => w.doc.pending_events.length > 0);
+    if (pending.length === 0) return;
+    const events = pending.flatMap((w) => w.doc.pending_events);
+    await Promise.all([
+      repository.appendHistories(pending.map((w) => ({ clientId: w.doc._id, entries: w.doc.pending_events.map(historyEntry), isNew: w.isNew }))),
+      directory.follow(events),
+      publishEvents(events),
+    ]);
   }
 
-  /** Publishes the outbox of a stored document (history first), then empties it. */
-  async function relay(doc: ClientDocument, isNew: boolean): Promise<void> {
-    if (doc.pending_events.length === 0) return;
-    await repository.appendHistory(doc._id, doc.pending_events.map(historyEntry), isNew);
-    await directory.follow(doc.pending_events);
+  async function publishEvents(events: Envelope[]): Promise<void> {
     await producer.send(
       Topics.clientEvents,
-      doc.pending_events.map((event) => ({
-        key: doc._id,
+      events.map((event) => ({
+        key: (event.data as { client_id: string }).client_id,
         value: JSON.stringify(event),
         headers: { [Headers.messageType]: event.type, [Headers.correlationId]: event.correlation_id },
       })),
     );
-    await repository.clearPending(doc._id);
-    for (const event of doc.pending_events) logger.info({ audit: auditOf(event) }, 'client changed');
+  }
+
+  /** Empties the relayed outboxes, and records the changes in the audit log. */
+  async function settle(written: Written[]): Promise<void> {
+    const relayed = written.filter((w) => w.doc.pending_events.length > 0);
+    await repository.clearPending(relayed.map((w) => w.doc._id));
+    for (const event of relayed.flatMap((w) => w.doc.pending_events)) logger.info({ audit: auditOf(event) }, 'client changed');
+  }
+
+  /** Relays a document's outbox right away (the one-by-one path). */
+  async function relayNow(doc: ClientDocument, isNew: boolean): Promise<void> {
+    await relay([{ doc, isNew }]);
+    await settle([{ doc, isNew }]);
   }
 
   /** The stored outcome of a command this client already handled, after finishing its relay. */
   async function replay(doc: ClientDocument, commandId: string): Promise<Outcome | undefined> {
     const handled = doc.applied_commands.find((c) => c.id === commandId);
     if (!handled) return undefined;
-    await relay(doc, false);
+    await relayNow(doc, false);
     if (handled.problem !== undefined) return { status: handled.status, body: handled.problem };
     return successOutcome(handled.status, doc.deleted ? null : toClient(doc));
   }
 
-  const eventsOf = (decision: Decision, envelope: Envelope, command: ClientCommand, now: Date) =>
-    decision.events.map((event) => toEnvelope(event, envelope.id, command.actor, envelope.correlation_id, now));
+  const eventsOf = (decision: Decision, item: Parsed, now: Date) =>
+    decision.events.map((event) => toEnvelope(event, item.envelope.id, item.command.actor, item.envelope.correlation_id, now));
 
-  async function create(envelope: Envelope, command: ClientCommand & { type: 'CreateClient' }): Promise<Outcome> {
-    const now = clock();
-    const decision = decide(command, null, { process, now });
-    const events = eventsOf(decision, envelope, command, now);
-    const inserted = await repository.insert(decision.client!, envelope.id, events);
+  async function create(item: Parsed, now: Date): Promise<Outcome> {
+    const decision = decide(item.command, null, { process, now });
+    const events = eventsOf(decision, item, now);
+    const inserted = await repository.insert(decision.client!, item.envelope.id, events);
     if (inserted.kind === 'email_taken') throw emailTaken();
     if (inserted.kind === 'inserted') {
-      await relay(inserted.doc, true);
+      await relayNow(inserted.doc, true);
       return successOutcome(201, decision.client);
     }
     const existing = inserted.existing;
-    const replayed = await replay(existing, envelope.id);
+    const replayed = await replay(existing, item.envelope.id);
     if (replayed) return replayed;
-    if (!existing.deleted) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
-    await relay(existing, false);
-    const written = await repository.replaceTombstone(decision.client!, envelope.id, events);
-    await relay(written, false);
+    if (!existing.deleted) throw new ConflictError(`client ${item.command.clientId} already exists`, 'client_exists');
+    await relayNow(existing, false);
+    const written = await repository.replaceTombstone(decision.client!, item.envelope.id, events);
+    await relayNow(written, false);
     return successOutcome(201, decision.client);
   }
 
-  async function change(envelope: Envelope, command: Exclude<ClientCommand, { type: 'CreateClient' }>): Promise<Outcome> {
-    const doc = await repository.load(command.clientId);
+  async function change(item: Parsed, now: Date): Promise<Outcome> {
+    const doc = await repository.load(item.command.clientId);
     if (doc) {
-      const replayed = await replay(doc, envelope.id);
+      const replayed = await replay(doc, item.envelope.id);
       if (replayed) return replayed;
     }
     const live = doc && !doc.deleted ? doc : null;
-    const now = clock();
     try {
-      const decision = decide(command, live ? toClient(live) : null, { process, now });
+      const decision = decide(item.command, live ? toClient(live) : null, { process, now });
       if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
-      const written = await repository.update(live!, decision.client, envelope.id, decision.status, eventsOf(decision, envelope, command, now));
-      await relay(written, false);
+      const written = await repository.update(live!, decision.client, item.envelope.id, decision.status, eventsOf(decision, item, now));
+      await relayNow(written, false);
       return successOutcome(decision.status, decision.client);
     } catch (error) {
       const refusal = refusalOf(error);
-      if (doc) await repository.rememberRefusal(doc, envelope.id, refusal.status, refusal.body);
+      if (doc) await repository.rememberRefusal(doc, item.envelope.id, refusal.status, refusal.body);
       return refusal;
     }
   }
 
-  return async function handleCommand(envelope: Envelope): Promise<void> {
-    const command = parseCommand(envelope);
-    let outcome: Outcome;
-    try {
-      outcome = command.type === 'CreateClient' ? await create(envelope, command) : await change(envelope, command);
-    } catch (error) {
-      outcome = refusalOf(error);
+  /** One command on its own, from its load to its reply. */
+  async function applyOne(item: Parsed): Promise<void> {
+    await withCorrelation(correlationOf(item), async () => {
+      const now = clock();
+      let outcome: Outcome;
+      try {
+        outcome = item.command.type === 'CreateClient' ? await create(item, now) : await change(item, now);
+      } catch (error) {
+        outcome = refusalOf(error);
+      }
+      await producer.send(Topics.commandReplies, [replyMessage(item, outcome)]);
+      logger.debug({ command: item.envelope.type, command_id: item.envelope.id, status: outcome.status }, 'command handled');
+    });
+  }
+
+  /** A wave of commands naming distinct clients: each step is one round trip for all of them. */
+  async function applyWave(wave: Parsed[]): Promise<void> {
+    const now = clock();
+    const { lap, timings } = laps();
+    const answered: Array<{ item: Parsed; outcome: Outcome }> = [];
+    const alone: Parsed[] = [];
+    const creates: Array<{ item: Parsed; decision: Decision; events: Envelope[] }> = [];
+    const changes: Array<{ item: Parsed; decision: Decision; change: ClientChange }> = [];
+    const refusals: Refusal[] = [];
+
+    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.clientId));
+    lap('load');
+    for (const item of wave) {
+      const doc = item.command.type === 'CreateClient' ? null : (docs.get(item.command.clientId) ?? null);
+      // a redelivery replays its outcome; an outbox left by a crash is relayed before anything else
+      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === item.envelope.id))) {
+        alone.push(item);
+        continue;
+      }
+      const live = doc && !doc.deleted ? doc : null;
+      try {
+        const decision = decide(item.command, live ? toClient(live) : null, { process, now });
+        const events = eventsOf(decision, item, now);
+        if (item.command.type === 'CreateClient') creates.push({ item, decision, events });
+        else if (events.length === 0) answered.push({ item, outcome: successOutcome(decision.status, decision.client) });
+        // another client may hold the new email: the bulk write cannot refuse just this one
+        else if (changesEmail(decision)) alone.push(item);
+        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: item.envelope.id, status: decision.status, events } });
+      } catch (error) {
+        const refusal = refusalOf(error);
+        if (doc) refusals.push({ previous: doc, commandId: item.envelope.id, status: refusal.status, problem: refusal.body });
+        answered.push({ item, outcome: refusal });
+      }
     }
-    await reply(envelope.id, command.clientId, outcome);
-    logger.debug({ command: envelope.type, command_id: envelope.id, status: outcome.status }, 'command handled');
+
+    const [inserted, updated] = await Promise.all([
+      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.envelope.id, events }))),
+      repository.updateMany(
+        changes.map((c) => c.change),
+        refusals,
+      ),
+    ]);
+    lap('write');
+    const written: Written[] = [];
+    creates.forEach(({ item, decision }, index) => {
+      const doc = inserted[index];
+      // a taken id (a redelivery, a tombstone) or a taken email: decided one by one
+      if (!doc) return alone.push(item);
+      written.push({ doc, isNew: true });
+      answered.push({ item, outcome: successOutcome(201, decision.client) });
+    });
+    changes.forEach(({ item, decision }, index) => {
+      written.push({ doc: updated[index]!, isNew: false });
+      answered.push({ item, outcome: successOutcome(decision.status, decision.client) });
+    });
+
+    await relay(written);
+    lap('relay');
+    await producer.send(
+      Topics.commandReplies,
+      answered.map(({ item, outcome }) => replyMessage(item, outcome)),
+    );
+    lap('reply');
+    await settle(written);
+    lap('settle');
+    for (const item of alone) await applyOne(item);
+    lap('one_by_one');
+    logger.debug({ commands: wave.length, one_by_one: alone.length, ms: timings }, 'commands handled');
+  }
+
+  /** Applies a run of consecutive client commands of one partition; returns the poison ones. */
+  return async function handleCommands(items: CommandItem[]): Promise<Rejected[]> {
+    const rejected: Rejected[] = [];
+    const parsed: Parsed[] = [];
+    for (const item of items) {
+      try {
+        parsed.push({ ...item, command: parseCommand(item.envelope) });
+      } catch (error) {
+        if (!(error instanceof PoisonMessageError)) throw error;
+        rejected.push(rejectedOf(item.message, error));
+      }
+    }
+    for (const wave of wavesOf(parsed)) await applyWave(wave);
+    return rejected;
   };
 }
+
+/** Consecutive stretches of commands in which no client is named twice. */
+function* wavesOf(items: Parsed[]): Generator<Parsed[]> {
+  let wave: Parsed[] = [];
+  let clients = new Set<string>();
+  for (const item of items) {
+    if (clients.has(item.command.clientId)) {
+      yield wave;
+      wave = [];
+      clients = new Set();
+    }
+    wave.push(item);
+    clients.add(item.command.clientId);
+  }
+  if (wave.length > 0) yield wave;
+}
+
+/** The request a command came from: its header, or the envelope's own id. */
+const correlationOf = (item: CommandItem) => item.message.headers[Headers.correlationId] ?? item.envelope.correlation_id;
+
+const changesEmail = (decision: Decision) => decision.events.some((e) => e.type === 'ClientUpdated' && 'email' in e.changes);
 
 /** A decided refusal (400/404/409) is an outcome like any other; anything else is retried. */
 function refusalOf(error: unknown): Outcome {

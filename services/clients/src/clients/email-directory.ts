@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { normalizeEmail, type Envelope } from '@trackme/contracts';
-import { forEachConcurrently, isDuplicateKeyError } from '@trackme/platform';
+import { forEachConcurrently, insertManyExceptDuplicates } from '@trackme/platform';
 
 export interface EmailEntry {
   /** the normalized email */
@@ -34,30 +34,39 @@ export class EmailDirectory {
     return found;
   }
 
-  /** Follows the email changes that the events of one client carry (idempotent: relays repeat). */
+  /**
+   * Follows the email changes that events carry (idempotent: relays repeat). The events may be
+   * of several clients, each client's in order: entries are given up first, then the new ones are
+   * recorded together. Giving up is conditional on the entry still naming the client, so it is
+   * right in either order with another client recording the same email.
+   */
   async follow(events: Envelope[]): Promise<void> {
+    const forgets: Array<{ clientId: string; email: string }> = [];
+    const records = new Map<string, string>();
     for (const event of events) {
       const data = event.data as { client_id: string; client?: { email: string }; changes?: { email?: { from: unknown } } };
       if (!data.client) continue;
       if (event.type === 'ClientDeleted') {
-        await this.forget(data.client_id, data.client.email);
+        forgets.push({ clientId: data.client_id, email: data.client.email });
         continue;
       }
       const previous = data.changes?.email?.from;
-      if (typeof previous === 'string') await this.forget(data.client_id, previous);
-      if (event.type === 'ClientCreated' || typeof previous === 'string') await this.record(data.client_id, data.client.email);
+      if (typeof previous === 'string') forgets.push({ clientId: data.client_id, email: previous });
+      if (event.type === 'ClientCreated' || typeof previous === 'string') records.set(normalizeEmail(data.client.email), data.client_id);
     }
+    await forEachConcurrently(forgets, LOOKUP_CONCURRENCY, ({ clientId, email }) => this.forget(clientId, email));
+    // an email given up and taken again by the same client within these events is recorded again
+    await this.recordAll([...records].map(([_id, client_id]) => ({ _id, client_id })));
   }
 
-  async record(clientId: string, email: string): Promise<void> {
-    const _id = normalizeEmail(email);
-    try {
-      await this.collection.insertOne({ _id, client_id: clientId });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      // the email was another client's before (it was freed since, or this is a relay again)
-      await this.collection.replaceOne({ _id }, { client_id: clientId });
-    }
+  /** Records entries in one insert; an email that was another client's before is taken over. */
+  private async recordAll(entries: EmailEntry[]): Promise<void> {
+    const taken = await insertManyExceptDuplicates(this.collection, entries);
+    // the email was another client's before (it was freed since, or this is a relay again)
+    await forEachConcurrently(taken, LOOKUP_CONCURRENCY, async (index) => {
+      const { _id, client_id } = entries[index]!;
+      await this.collection.replaceOne({ _id }, { client_id });
+    });
   }
 
   /** Removes the entry only while it still names this client (the email may have moved on). */

@@ -1,4 +1,4 @@
-import { MongoClient, MongoServerError, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Db, type Document, type OptionalUnlessRequiredId, type WriteError } from 'mongodb';
 import { ConflictError } from '../errors.js';
 
 export interface MongoConnection {
@@ -48,6 +48,23 @@ const DUPLICATE_KEY = 11000;
 export function isDuplicateKeyError(error: unknown): error is MongoServerError {
   if (!(error instanceof MongoServerError)) return false;
   return error.code === DUPLICATE_KEY || (error.code === 1 && error.message.includes('UNIQUE constraint failed'));
+}
+
+/**
+ * Inserts documents in one unordered round trip and returns the indexes of those a duplicate key
+ * refused (the others are stored). Any other write error is thrown.
+ */
+export async function insertManyExceptDuplicates<T extends Document>(collection: Collection<T>, docs: T[]): Promise<number[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return [];
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const errors = ([] as WriteError[]).concat(error.writeErrors as WriteError[] | WriteError);
+    if (errors.length === 0 || errors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    return errors.map((e) => e.index);
+  }
 }
 
 /**

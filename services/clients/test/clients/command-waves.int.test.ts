@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient, type Db } from 'mongodb';
+import { CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
+import { buildEnvelope, createKafka, createLogger, MessageProducer, parseBrokers, type InboundMessage } from '@trackme/platform';
+import { isolatedEnv, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
+import { ClientRepository } from '../../src/clients/client-repository.js';
+import { createCommandHandler, type CommandItem } from '../../src/clients/command-handler.js';
+import { EmailDirectory } from '../../src/clients/email-directory.js';
+
+// The handler is driven directly with whole runs, as the consumer hands them over, so the waves a
+// run falls into are known; Kafka and the Mongo-wire server are the real ones.
+const actor = { subject: 'wave-test' };
+const stages = loadStageProcess(fileURLToPath(new URL('../../../../config/stages.yaml', import.meta.url)));
+let env: IsolatedEnv;
+let mongo: MongoClient;
+let db: Db;
+let producer: MessageProducer;
+let replies: TopicReader<CommandReply>;
+let events: TopicReader;
+let handle: (items: CommandItem[]) => Promise<unknown>;
+
+beforeAll(async () => {
+  env = await isolatedEnv();
+  mongo = await MongoClient.connect(env.MONGO_URL);
+  db = mongo.db();
+  const logger = createLogger('test', 'silent');
+  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'wave-test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  await producer.connect();
+  replies = await new TopicReader<CommandReply>(env.KAFKA_BROKERS, Topics.commandReplies, env.KAFKA_TOPIC_PREFIX).start();
+  events = await new TopicReader(env.KAFKA_BROKERS, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
+  handle = createCommandHandler({ repository: new ClientRepository(db), directory: new EmailDirectory(db), producer, process: stages, logger });
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([replies?.stop(), events?.stop(), producer?.disconnect()]);
+  await mongo?.close();
+});
+
+let offset = 0;
+function item(type: string, clientId: string, fields?: unknown, id = randomUUID()): CommandItem {
+  const envelope: Envelope = buildEnvelope({ id, type, data: { client_id: clientId, actor, ...(fields ? { fields } : {}) }, correlationId: `req-${id}` });
+  offset += 1;
+  const message: InboundMessage = {
+    topic: Topics.clientCommands,
+    partition: 0,
+    offset: String(offset),
+    key: clientId,
+    value: Buffer.from(JSON.stringify(envelope)),
+    headers: { [Headers.correlationId]: envelope.correlation_id },
+    timestamp: String(Date.now()),
+  };
+  return { message, envelope };
+}
+const create = (clientId: string, email: string) => item(CommandTypes.createClient, clientId, { name: 'Ann Lee', email });
+const patch = (clientId: string, fields: object) => item(CommandTypes.patchClient, clientId, fields);
+const move = (clientId: string, stage: string) => item(CommandTypes.replaceClient, clientId, { name: 'Ann Lee', email: `${clientId}@example.com`, stage });
+const remove = (clientId: string) => item(CommandTypes.deleteClient, clientId);
+
+/** The replies to these commands, in their order, once all arrived. */
+const answersTo = (items: CommandItem[], count = 1) =>
+  waitFor(
+    () => {
+      const found = items.map((i) => replies.messages.filter((m) => m.envelope.data.command_id === i.envelope.id));
+      return found.every((f) => f.length >= count) && found.map((f) => f.map((m) => m.envelope.data));
+    },
+    { what: `${count} replies to each of ${items.length} commands` },
+  );
+const eventsOf = (clientId: string) => events.messages.filter((m) => m.key === clientId).map((m) => m.envelope);
+const stored = (clientId: string) => db.collection('clients').findOne({ _id: clientId as never });
+
+describe('a run of client commands applied in waves', () => {
+  it('answers each command of a run with its own outcome and applies each client in order', async () => {
+    const [a, b, c, gone, missing] = Array.from({ length: 5 }, () => randomUUID());
+    await handle([create(a!, `${a}@example.com`), create(gone!, `${gone}@example.com`)]);
+    const run = [
+      create(b!, `${b}@example.com`),
+      // the same email as the create before it, in other case: exactly one of them gets it
+      create(c!, `${b}@EXAMPLE.com`),
+      patch(a!, { name: 'Ann B. Lee' }),
+      // the same client again: applied after the patch, on the patched client
+      move(a!, 'product_selection'),
+      remove(gone!),
+      patch(missing!, { name: 'Nobody' }),
+      // a stage the process does not allow from registration
+      move(b!, 'completed'),
+    ];
+    await handle(run);
+
+    const answers = (await answersTo(run)).map((r) => r[0]!);
+    expect(answers.map((r) => r.status)).toEqual([201, 409, 200, 200, 204, 404, 400]);
+    expect(answers[1]!.body).toMatchObject({ code: 'email_taken' });
+    expect(answers[3]!.body).toMatchObject({ data: { id: a, name: 'Ann Lee', stage: 'product_selection', version: 3 } });
+    expect(answers[6]!.body).toMatchObject({ code: 'illegal_transition' });
+    // each reply carries the request it answers
+    const replyHeaders = run.map((i) => replies.messages.find((m) => m.envelope.data.command_id === i.envelope.id)!.headers[Headers.correlationId]);
+    expect(replyHeaders).toEqual(run.map((i) => i.envelope.correlation_id));
+
+    const changes = await waitFor(() => eventsOf(a!).length === 4 && eventsOf(a!), { what: "a's four events" });
+    expect(changes.map((e) => [e.type, (e.data as { version: number }).version])).toEqual([
+      ['ClientCreated', 1],
+      ['ClientUpdated', 2],
+      ['ClientUpdated', 3],
+      ['ClientStageChanged', 3],
+    ]);
+    await waitFor(() => eventsOf(gone!).length === 2, { what: 'the delete event' });
+    expect(eventsOf(c!)).toEqual([]);
+    expect(await stored(a!)).toMatchObject({ version: 3, stage: 'product_selection', name: 'Ann Lee', pending_events: [] });
+    expect(await stored(b!)).toMatchObject({ version: 1, stage: 'registration', pending_events: [] });
+    expect(await stored(c!)).toBeNull();
+    expect(await stored(gone!)).toMatchObject({ deleted: true, pending_events: [] });
+    const timeline = await db.collection<{ entries: Array<{ type: string }> }>('client_history').findOne({ _id: a as never });
+    expect(timeline?.entries.map((e) => e.type)).toEqual(['ClientCreated', 'ClientUpdated', 'ClientUpdated', 'ClientStageChanged']);
+    const directory = db.collection<{ _id: string; client_id: string }>('client_emails');
+    expect(await directory.findOne({ _id: `${b}@example.com` })).toMatchObject({ client_id: b });
+    expect(await directory.findOne({ _id: `${gone}@example.com` })).toBeNull();
+  });
+
+  it('answers a whole run delivered again as the first time, with no new events or history', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await handle([create(a, `${a}@example.com`)]);
+    const run = [create(b, `${b}@example.com`), patch(a, { name: 'Ann C. Lee' }), move(a, 'completed')];
+    await handle(run);
+    const first = (await answersTo(run)).map((r) => r[0]!);
+    await handle(run);
+    const again = (await answersTo(run, 2)).map((r) => r[1]!);
+
+    expect(first.map((r) => r.status)).toEqual([201, 200, 400]);
+    // the outcome is answered again from the stored command ids, not decided again
+    expect(again.map((r) => r.status)).toEqual(first.map((r) => r.status));
+    expect(again[0]).toEqual(first[0]);
+    expect(again[2]).toEqual(first[2]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(eventsOf(a).map((e) => e.type)).toEqual(['ClientCreated', 'ClientUpdated']);
+    expect(eventsOf(b).map((e) => e.type)).toEqual(['ClientCreated']);
+    const timeline = await db.collection<{ entries: unknown[] }>('client_history').findOne({ _id: a as never });
+    expect(timeline?.entries).toHaveLength(2);
+  });
+
+  it("refuses an email change to another client's email without failing the rest of the wave", async () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await handle([create(a, `${a}@example.com`), create(b, `${b}@example.com`), create(c, `${c}@example.com`)]);
+    const run = [patch(a, { email: `${b}@example.com` }), patch(c, { name: 'Cy' }), patch(b, { email: `${b}.new@example.com` })];
+    await handle(run);
+
+    const answers = (await answersTo(run)).map((r) => r[0]!);
+    // the run applies one of two orders of a's and b's changes; either way c's patch applies
+    expect(answers[1]).toMatchObject({ status: 200, body: { data: { name: 'Cy', version: 2 } } });
+    expect(answers[2]).toMatchObject({ status: 200 });
+    const emails = [(await stored(a))!['email_normalized'], (await stored(b))!['email_normalized']];
+    expect(emails[1]).toBe(`${b}.new@example.com`);
+    if (answers[0]!.status === 200) expect(emails[0]).toBe(`${b}@example.com`);
+    else expect([answers[0]!.status, emails[0]]).toEqual([409, `${a}@example.com`]);
+  });
+
+  it('relays an outbox a crash left behind before applying the next command of that client', async () => {
+    const a = randomUUID();
+    await handle([create(a, `${a}@example.com`)]);
+    const created = await waitFor(() => eventsOf(a)[0], { what: 'the created event' });
+    // as if the process died after the write and before the publish: the event is still pending
+    await db.collection('clients').updateOne({ _id: a as never }, { $set: { pending_events: [created] } });
+    const next = patch(a, { name: 'Ann D. Lee' });
+    await handle([next, create(randomUUID(), `${randomUUID()}@example.com`)]);
+
+    expect((await answersTo([next]))[0]![0]).toMatchObject({ status: 200 });
+    const sent = await waitFor(() => eventsOf(a).length === 3 && eventsOf(a), { what: 'the relayed and the new event' });
+    expect(sent.map((e) => e.type)).toEqual(['ClientCreated', 'ClientCreated', 'ClientUpdated']);
+    // published again with its own id, so consumers see it once
+    expect(sent[1]!.id).toBe(created.id);
+    expect(await stored(a)).toMatchObject({ version: 2, pending_events: [] });
+  });
+});
