@@ -109,6 +109,24 @@ describe('Kafka wrapper against the real broker', () => {
     expect(orderIds(received)).toEqual(Array.from({ length: 30 }, (_, n) => n));
   });
 
+  it('delivers sends made at once by many callers in the order they were made, each with its own headers', async () => {
+    const { prefix, producer } = await setup();
+    const received: InboundMessage[] = [];
+    await consume(prefix, producer, async (m) => void received.push(m));
+    // sent while earlier sends are in flight, so they are gathered into shared requests
+    await Promise.all(
+      Array.from({ length: 60 }, (_, n) => withCorrelation(`corr-${n}`, () => producer.publish(ORDERS, `client-${n % 2}`, { type: 'OrderPlaced', data: { n } }))),
+    );
+    await waitFor(() => received.length === 60, { what: '60 messages' });
+    for (const key of ['client-0', 'client-1']) {
+      const ofKey = received.filter((m) => m.key === key);
+      expect(orderIds(ofKey)).toEqual(Array.from({ length: 60 }, (_, n) => n).filter((n) => `client-${n % 2}` === key));
+    }
+    expect(received.map((m) => [orderIds([m])[0], m.headers[Headers.correlationId]]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      Array.from({ length: 60 }, (_, n) => [n, `corr-${n}`]),
+    );
+  });
+
   it('dead-letters a message that fails 3 times, with its original bytes and provenance, and keeps consuming', async () => {
     const { prefix, producer } = await setup(1);
     const attempts = new Map<number, number>();

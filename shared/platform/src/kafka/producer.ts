@@ -62,13 +62,28 @@ export function* bySize<T extends SizedRecord>(records: T[], limit: number): Gen
   if (chunk.length > 0) yield chunk;
 }
 
+interface Queued {
+  topic: string;
+  records: SizedRecord[];
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Idempotent producer (acks=all, one in-flight request per broker so retries keep order).
  * Every message carries the correlation id and W3C trace context.
+ *
+ * Sends made while a request is in flight are gathered and go out together in the next request
+ * (in the order they were made), so concurrent callers share round trips instead of queueing one
+ * request each: the gateway's commands under load, the replies and events of several partitions.
+ * A caller's send resolves once its own messages are acknowledged.
  */
 export class MessageProducer {
   private readonly producer: Producer;
   private connected = false;
+  private readonly queue: Queued[] = [];
+  private draining = false;
 
   constructor(
     kafka: Kafka,
@@ -118,9 +133,47 @@ export class MessageProducer {
         ...m.headers,
       }),
     }));
-    for (const chunk of bySize(records, MAX_REQUEST_BYTES)) {
-      await this.producer.send({ topic: topicFor(this.topicPrefix, topic), acks: -1, compression: CompressionTypes.None, messages: chunk });
+    const bytes = records.reduce((n, r) => n + sizeOf(r), 0);
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic: topicFor(this.topicPrefix, topic), records, bytes, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  /** Sends what is queued, a request at a time, each holding as many queued sends as fit. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const sends = this.takeRequest();
+        try {
+          if (sends.length === 1 && sends[0]!.bytes > MAX_REQUEST_BYTES) {
+            const [{ topic, records }] = sends as [Queued];
+            for (const chunk of bySize(records, MAX_REQUEST_BYTES)) await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: chunk });
+          } else {
+            await this.producer.sendBatch({
+              acks: -1,
+              compression: CompressionTypes.None,
+              topicMessages: sends.map(({ topic, records }) => ({ topic, messages: records })),
+            });
+          }
+          for (const send of sends) send.resolve();
+        } catch (error) {
+          for (const send of sends) send.reject(error);
+        }
+      }
+    } finally {
+      this.draining = false;
     }
+  }
+
+  /** The oldest queued sends that fit one request together (at least one). */
+  private takeRequest(): Queued[] {
+    let bytes = this.queue[0]!.bytes;
+    let count = 1;
+    while (count < this.queue.length && bytes + this.queue[count]!.bytes <= MAX_REQUEST_BYTES) bytes += this.queue[count++]!.bytes;
+    return this.queue.splice(0, count);
   }
 
   /** Wraps `data` in the standard envelope and publishes it keyed by `key` (the client id). */
