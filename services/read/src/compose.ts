@@ -44,7 +44,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const events = new MessageConsumer(kafka, {
     groupId: 'trackme-read',
     topics: [Topics.clientEvents],
-    handler: createInvalidationHandler(cache, source),
+    batchHandler: createInvalidationHandler(cache, source),
     producer,
     logger,
     registry,

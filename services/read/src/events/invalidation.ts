@@ -1,7 +1,7 @@
 import { Value } from 'typebox/value';
 import { ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
-import { parseEnvelope, PoisonMessageError, type InboundMessage, type MessageHandler } from '@trackme/platform';
-import type { ReadCache } from '../cache/read-cache.js';
+import { parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type InboundMessage, type Rejected } from '@trackme/platform';
+import type { ClientState, ReadCache } from '../cache/read-cache.js';
 import type { ClientSource } from '../clients/client-source.js';
 
 interface ChangeFacts {
@@ -29,17 +29,31 @@ export function changeFacts(message: InboundMessage): ChangeFacts {
 
 /**
  * Keeps the cache current: each change event stores its client's new state (version-aware, so a
- * repeated or late event changes nothing) and so invalidates every cached list. An event without
- * a snapshot makes the client be read again from Mongo.
+ * repeated or late event changes nothing) and so invalidates every cached list. A run of events
+ * is stored in one Redis round trip, in partition order; an event without a snapshot makes its
+ * client be read again from Mongo.
  */
-export function createInvalidationHandler(cache: ReadCache, source: ClientSource): MessageHandler {
-  return async (message) => {
-    const facts = changeFacts(message);
-    if (facts.client !== undefined) {
-      await cache.apply({ id: facts.clientId, version: facts.version, client: facts.client });
-      return;
+export function createInvalidationHandler(cache: ReadCache, source: ClientSource): BatchHandler {
+  return async (messages) => {
+    const rejected: Rejected[] = [];
+    const states: ClientState[] = [];
+    for (const message of messages) {
+      let facts: ChangeFacts;
+      try {
+        facts = changeFacts(message);
+      } catch (error) {
+        if (!(error instanceof PoisonMessageError)) throw error;
+        rejected.push(rejectedOf(message, error));
+        continue;
+      }
+      if (facts.client !== undefined) {
+        states.push({ id: facts.clientId, version: facts.version, client: facts.client });
+        continue;
+      }
+      const stored = await source.get(facts.clientId);
+      if (stored) states.push(stored);
     }
-    const stored = await source.get(facts.clientId);
-    if (stored) await cache.apply(stored);
+    await cache.applyMany(states);
+    return rejected;
   };
 }
