@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ActivityEventTypes,
@@ -205,6 +206,34 @@ describe('counting change events into rollups', () => {
     const strip = (rows: MetricRow[]) => rows.map(({ calculated_at: _at, ...row }) => row);
     expect(strip(second)).toEqual(strip(first));
     expect(valueOf(first, 'mau')).toBe(2);
+  });
+
+  it('lists labelled rows in one order, whatever order the counter documents hold their fields in', async () => {
+    // the order of a counter document's fields follows how events fell into batches, and differs after a rebuild
+    const fields: Array<[string, number]> = [
+      ['tr:registration:product_selection', 2],
+      ['tr:product_selection:registration', 1],
+      ['movers_source:web', 1],
+      ['movers_source:ads', 2],
+    ];
+    const mongo = await MongoClient.connect(env.MONGO_URL);
+    try {
+      await mongo.db().collection<{ _id: string; o: number; c: Record<string, number> }>('metric_counters').insertMany([
+        { _id: 'day|2026-10-01|p0', o: 1, c: Object.fromEntries(fields) },
+        { _id: 'day|2026-10-02|p0', o: 1, c: Object.fromEntries([...fields].reverse()) },
+      ]);
+    } finally {
+      await mongo.close();
+    }
+    const labelled = (rows: MetricRow[]) => rows.filter((r) => r.type === 'transitions' || (r.type === 'conversion' && r.labels['source'])).map((r) => [r.type, r.labels, r.value]);
+    const first = labelled(await rollup('day', '2026-10-01'));
+    expect(first).toEqual([
+      ['transitions', { from: 'product_selection', to: 'registration' }, 1],
+      ['transitions', { from: 'registration', to: 'product_selection' }, 2],
+      ['conversion', { source: 'ads' }, 0],
+      ['conversion', { source: 'web' }, 0],
+    ]);
+    expect(labelled(await rollup('day', '2026-10-02'))).toEqual(first);
   });
 
   it('exports the current figures as Prometheus gauges under the older service\'s names', async () => {

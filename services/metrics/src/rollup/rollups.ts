@@ -79,7 +79,10 @@ export class Rollups {
     row('new-clients', get('created'));
     for (const stage of process.stages) row('clients-per-stage', gauge(`g:stage:${stage.id}`), { stage: stage.id });
     row('status-updates', get('changed'));
-    for (const [field, value] of counts) {
+    // labelled rows in one order, whatever order the counter documents hold their fields in
+    // (it depends on how events fell into batches, and differs after a rebuild)
+    const counted = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [field, value] of counted) {
       if (!field.startsWith('tr:') || value === 0) continue;
       const [, from, to] = field.split(':') as [string, string, string];
       row('transitions', value, { from, to });
@@ -87,7 +90,7 @@ export class Rollups {
     row('rollback-count', get('rollbacks'));
     if (get('movers') > 0) row('conversion', get('converters') / get('movers'));
     for (const label of ['source', 'channel'] as const) {
-      for (const [field, movers] of counts) {
+      for (const [field, movers] of counted) {
         if (!field.startsWith(`movers_${label}:`) || movers <= 0) continue;
         const encoded = field.slice(`movers_${label}:`.length);
         row('conversion', get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
