@@ -69,6 +69,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
     topics: [Topics.clientEvents],
     batchHandler: counter.handleBatch,
     maxBatchSize: config.METRICS_BATCH_SIZE,
+    gatherMs: config.METRICS_BATCH_WAIT_MS,
     producer,
     logger,
     registry,

@@ -30,6 +30,13 @@ export const MetricsConfigSchema = Type.Object({
     maximum: 10_000,
     description: 'Most change events counted in one go (one write per client and counter document per batch)',
   }),
+  METRICS_BATCH_WAIT_MS: Type.Integer({
+    default: 1_000,
+    minimum: 0,
+    maximum: 5_000,
+    description:
+      'How long change events may gather before they are counted (0: at once). Each batch costs a few writes besides one per client, so larger batches leave the database more room under load; metrics lag by up to this much',
+  }),
   METRICS_SCHEDULE_DELAY_SECONDS: Type.Integer({
     default: 60,
     minimum: 0,

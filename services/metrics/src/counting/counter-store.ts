@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { forEachConcurrently } from '@trackme/platform';
+import { forEachConcurrently, insertManyExceptDuplicates } from '@trackme/platform';
 import type { ClientState, Effects } from './reduce.js';
 
 /**
@@ -54,8 +54,11 @@ export class CounterStore {
     return found;
   }
 
-  /** Records the batch, then applies it. */
-  async writeBatch(partition: number, to: number, states: ClientState[], effects: Effects): Promise<void> {
+  /**
+   * Records the batch, then applies it. `fresh` names the clients that had no stored state when
+   * the batch was read: theirs are inserted, which costs the Mongo-wire floor far less than an upsert.
+   */
+  async writeBatch(partition: number, to: number, states: ClientState[], effects: Effects, fresh: ReadonlySet<string> = new Set()): Promise<void> {
     const record: BatchRecord = {
       _id: `p${partition}`,
       to,
@@ -65,7 +68,7 @@ export class CounterStore {
     };
     await this.batches.replaceOne({ _id: record._id }, record, { upsert: true });
     // in the normal course no counter has seen this batch yet (offsets only move forward)
-    await this.apply(record, record.counters);
+    await this.apply(record, record.counters, fresh);
   }
 
   /**
@@ -89,10 +92,14 @@ export class CounterStore {
    * Writes the batch's client states and adds its increments to the given counters (by `_id`
    * alone: a filter on `o` as well makes each upsert several times slower on the Mongo-wire floor).
    */
-  private async apply(record: BatchRecord, counters: BatchRecord['counters']): Promise<void> {
-    if (record.clients.length > 0) {
+  private async apply(record: BatchRecord, counters: BatchRecord['counters'], fresh: ReadonlySet<string> = new Set()): Promise<void> {
+    const inserts = record.clients.filter((state) => fresh.has(state._id));
+    // a state stored meanwhile (by the run this one repeats) is replaced like any other
+    const taken = new Set((await insertManyExceptDuplicates(this.clients, inserts)).map((index) => inserts[index]!._id));
+    const replaces = record.clients.filter((state) => !fresh.has(state._id) || taken.has(state._id));
+    if (replaces.length > 0) {
       await this.clients.bulkWrite(
-        record.clients.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
+        replaces.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
         { ordered: false },
       );
     }

@@ -88,7 +88,9 @@ export function createEventCounter({ store, live, context, logger, registry }: E
       else missing.push(id);
     }
     const started = performance.now();
-    for (const [id, state] of await store.loadStates(missing)) states.set(id, state);
+    const loadedStates = await store.loadStates(missing);
+    for (const [id, state] of loadedStates) states.set(id, state);
+    const fresh = new Set(missing.filter((id) => !loadedStates.has(id)));
     const loaded = performance.now();
 
     const effects = new Effects();
@@ -103,7 +105,7 @@ export function createEventCounter({ store, live, context, logger, registry }: E
     }
     const written = [...touched.values()];
     const reduced = performance.now();
-    if (written.length > 0 || effects.counters.size > 0) await store.writeBatch(partition, to, written, effects);
+    if (written.length > 0 || effects.counters.size > 0) await store.writeBatch(partition, to, written, effects, fresh);
     const stored = performance.now();
     reached.set(partition, to);
     remember(written);
@@ -116,6 +118,7 @@ export function createEventCounter({ store, live, context, logger, registry }: E
         to,
         events: events.length,
         clients: written.length,
+        counters: effects.counters.size,
         read: missing.length,
         ms: { load: Math.round(loaded - started), reduce: Math.round(reduced - loaded), store: Math.round(stored - reduced), live: Math.round(performance.now() - stored) },
       },

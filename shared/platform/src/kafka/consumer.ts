@@ -62,6 +62,12 @@ export interface ConsumerOptions {
   maxBatchSize?: number;
   /** most bytes fetched per partition at once (kafkajs default 1 MiB): bounds a batch handler's runs too */
   maxBytesPerPartition?: number;
+  /**
+   * Let the broker gather messages for up to this long before answering a fetch (until a fetch
+   * holds `maxBytesPerPartition`): larger runs for a batch handler whose cost is mostly per run,
+   * at the price of that much delay. Unset: a fetch is answered as soon as any message is there.
+   */
+  gatherMs?: number;
   /** publishes dead-letter records */
   producer: MessageProducer;
   logger: Logger;
@@ -91,7 +97,7 @@ const tracer = trace.getTracer('@trackme/platform/kafka');
  */
 export class MessageConsumer {
   private readonly consumer: Consumer;
-  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler' | 'maxBytesPerPartition'>> &
+  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler' | 'maxBytesPerPartition' | 'gatherMs'>> &
     Pick<ConsumerOptions, 'isTransient' | 'handler' | 'batchHandler'>;
   private readonly prefix: string;
   private stopping = false;
@@ -124,6 +130,7 @@ export class MessageConsumer {
             maxBytes: options.maxBytesPerPartition * (options.partitionsConsumedConcurrently ?? CONSUMER_DEFAULTS.partitionsConsumedConcurrently),
           }
         : {}),
+      ...(options.gatherMs ? { maxWaitTimeInMs: options.gatherMs, minBytes: options.maxBytesPerPartition ?? 1024 * 1024 } : {}),
     });
     // ready only once the group gave this member its partitions: before that, messages
     // published now might be read by nobody (a new group starting at the latest offset)
