@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { allTopicDeclarations } from '@trackme/contracts';
-import { createKafka, createLogger, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
+import { MongoClient } from 'mongodb';
+import { createKafka, createLogger, createRedis, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
 import { REPO_ROOT, spawnService, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
 // @ts-expect-error a plain ES module shared with scripts/start.mjs
 import { devJwtSecret } from '../../scripts/lib/dev-secret.mjs';
@@ -40,6 +41,39 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     RATE_LIMIT_PER_ADDRESS: '0',
     LOG_LEVEL: 'warn',
   };
+}
+
+/** The namespace of the write benches (write-path, scale-out). */
+export const WRITE_NAMESPACE = 'benchwrites';
+
+/**
+ * A namespace emptied for this run: its database and read model. The write benches use one, so
+ * their clients do not pile up in the bench namespace's 10,000 (a full run creates about as many
+ * again), which the list benches read.
+ */
+export async function emptyBenchEnv(namespace: string): Promise<Record<string, string>> {
+  const env = await benchEnv(namespace);
+  const cachePrefix = `trackme:${namespace}:read:`;
+  const mongo = await MongoClient.connect(env['MONGO_URL']!);
+  try {
+    await mongo.db().dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+  await runMigrations(env['MONGO_URL']!);
+  const redis = createRedis(env['REDIS_URL']!, 'trackme-bench-setup');
+  try {
+    await new Promise<void>((resolve, reject) => (redis.client.status === 'ready' ? resolve() : (redis.client.once('ready', resolve), redis.client.once('end', reject))));
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${cachePrefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.close();
+  }
+  return { ...env, CACHE_KEY_PREFIX: cachePrefix };
 }
 
 export interface SystemShape {

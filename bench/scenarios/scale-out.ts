@@ -1,6 +1,4 @@
-import { MongoClient } from 'mongodb';
 import { Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
-import { createRedis, runMigrations } from '@trackme/platform';
 import { spawnService, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
 import { startBalancer, type Balancer } from '../lib/balancer.js';
 import { cpuCell, cpuMeter, type CpuUse } from '../lib/cpu.js';
@@ -8,7 +6,7 @@ import { createLoad, retryOnPortRace, statusesOf, type CreateLoadResult } from '
 import { alternate, load, type LoadResult } from '../lib/load.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 import { apiClient, seedClients } from '../lib/seed.js';
-import { benchEnv, startSystem } from '../lib/system.js';
+import { emptyBenchEnv, startSystem, WRITE_NAMESPACE } from '../lib/system.js';
 
 /** A gateway of its own, ready. */
 async function startGateway(env: Record<string, string>): Promise<ServiceProcess> {
@@ -23,7 +21,6 @@ async function startGateway(env: Record<string, string>): Promise<ServiceProcess
 }
 
 const LIST = '/clients?limit=50';
-const WRITE_NAMESPACE = 'benchwrites';
 const COMMAND_PARTITIONS = TOPIC_DECLARATIONS.find((t) => t.name === Topics.clientCommands)!.partitions;
 
 const shape = (context: BenchContext) => ({
@@ -51,39 +48,10 @@ const shares = (counts: number[]) => {
   return total ? counts.map((n) => `${Math.round((n / total) * 100)}%`).join(' / ') : 'none';
 };
 
-/**
- * An empty namespace for the writes, so they do not pile up in the bench namespace's 10,000 clients
- * (a full run creates about as many again): its database and read model are emptied on every run.
- */
-async function writeEnv(): Promise<Record<string, string>> {
-  const env = await benchEnv(WRITE_NAMESPACE);
-  const cachePrefix = `trackme:${WRITE_NAMESPACE}:read:`;
-  const mongo = await MongoClient.connect(env['MONGO_URL']!);
-  try {
-    await mongo.db().dropDatabase();
-  } finally {
-    await mongo.close();
-  }
-  await runMigrations(env['MONGO_URL']!);
-  const redis = createRedis(env['REDIS_URL']!, 'trackme-bench-setup');
-  try {
-    await new Promise<void>((resolve, reject) => (redis.client.status === 'ready' ? resolve() : (redis.client.once('ready', resolve), redis.client.once('end', reject))));
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${cachePrefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.client.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.close();
-  }
-  return { ...env, CACHE_KEY_PREFIX: cachePrefix };
-}
-
 /** Writes: one `clients` instance vs two in one consumer group, each round on a system of its own. */
 async function writes(context: BenchContext) {
   const { rounds, seconds, warmup, connections } = shape(context);
-  const env = await writeEnv();
+  const env = await emptyBenchEnv(WRITE_NAMESPACE);
   // per round: how the commands split over the instances, and the CPU used
   const details = new Map<LoadResult, { commands: number[]; cpu: CpuUse }>();
   const round = (instances: number) => async (): Promise<LoadResult> => {

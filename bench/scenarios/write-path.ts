@@ -10,7 +10,7 @@ import { freePort } from '@trackme/testkit';
 import { alternate, type LoadResult } from '../lib/load.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 import { apiClient, newClient } from '../lib/seed.js';
-import { startSystem, type BenchSystem } from '../lib/system.js';
+import { emptyBenchEnv, startSystem, WRITE_NAMESPACE, type BenchSystem } from '../lib/system.js';
 
 const LIB = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib');
 /** clients each side moves with PUT …/stage: more than the connections, so a client is moved again only after its last move answered */
@@ -218,12 +218,10 @@ export const writePath: Scenario = {
   title: 'Write path: POST /clients and PUT …/stage through Kafka vs a synchronous route writing Mongo directly',
   async run(context) {
     const { rounds, seconds, connections, rate, rateSeconds } = shape(context);
-    const mongoUrl = context.env['MONGO_URL']!;
-    // the baseline's collection starts empty every run (trackme's clients stay, as the other scenarios' do)
-    const mongo = await MongoClient.connect(mongoUrl);
-    await mongo.db().collection('baseline_clients').drop().catch(() => undefined);
-    await mongo.close();
-    const system = await startSystem(context.env);
+    // trackme's and the baseline's collections both start empty, in a namespace of their own
+    const env = await emptyBenchEnv(WRITE_NAMESPACE);
+    const mongoUrl = env['MONGO_URL']!;
+    const system = await startSystem(env);
     const baseline = await startSyncBaseline(mongoUrl).catch(async (error: unknown) => {
       await system.stop();
       throw error;
@@ -286,7 +284,7 @@ export const writePath: Scenario = {
             `${atRate.requests} of ${atRate.sent} answered, the generator at most ${fmt.ms(atRate.lateMax ?? 0)} late; ` +
             `the last command applied and its events consumed ${drained.seconds.toFixed(0)} s after the last answer${drained.lag ? ` (still ${drained.lag} messages behind)` : ''}.`,
           sizes
-            ? `Stored document: trackme ${sizes.trackme} bytes (${sizes.trackmeClientFields} of them the client's fields, the rest the ids of its last commands applied and the empty outbox), baseline ${sizes.baseline} bytes. ${created} clients added to trackme's namespace by this run (the list scenarios read the same collection).`
+            ? `Stored document: trackme ${sizes.trackme} bytes (${sizes.trackmeClientFields} of them the client's fields, the rest the ids of its last commands applied and the empty outbox), baseline ${sizes.baseline} bytes. ${created} clients created by this run, in a namespace of its own (\`${WRITE_NAMESPACE}\`, emptied at the start).`
             : '',
         ].join('\n'),
       };
