@@ -20,6 +20,7 @@ import type { KafkaPublishing } from './kafka/publish-acknowledged.js';
 import type { MetricsClient } from './metrics/metrics-client.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { operationRoutes } from './operations/routes.js';
+import { ListCache } from './read/list-cache.js';
 import type { ReadClient } from './read/read-client.js';
 import { stageRoutes } from './stages/routes.js';
 
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   write: WriteContext;
   operations: OperationStore;
   read: ReadClient;
+  /** list pages kept a moment in the gateway (none when not given) */
+  lists?: ListCache;
   metrics: MetricsClient;
   /** the producer for what is published without a reply (activity, rollup requests) */
   publishing: KafkaPublishing;
@@ -119,7 +122,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       installAuthentication(api, deps.auth.mode, deps.auth.verifier, deps.auth.limiter);
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
-      await typed.register(clientReadRoutes, { read: deps.read });
+      await typed.register(clientReadRoutes, { read: deps.read, lists: deps.lists ?? new ListCache(0) });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
       await typed.register(activityRoutes, deps.publishing);

@@ -21,6 +21,7 @@ import { CommandBus } from './commands/command-bus.js';
 import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
 import { MetricsClient } from './metrics/metrics-client.js';
+import { ListCache } from './read/list-cache.js';
 import { ReadClient } from './read/read-client.js';
 
 /** Composition root: stages → Redis → Kafka producer and reply consumer → read and metrics clients → HTTP app. */
@@ -59,6 +60,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   );
 
   const read = new ReadClient(config.READ_URL, config.INTERNAL_TOKEN);
+  const lists = new ListCache(config.LIST_CACHE_MS);
   lifecycle.onStop('read client', () => read.close());
   const metrics = new MetricsClient(config.METRICS_URL, config.INTERNAL_TOKEN);
   lifecycle.onStop('metrics client', () => metrics.close());
@@ -76,8 +78,9 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     process,
     operations,
     read,
+    lists,
     metrics,
-    write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS },
+    write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS, onWritten: () => lists.clear() },
     publishing: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
   });
   return app;

@@ -18,6 +18,13 @@ export const GatewayConfigSchema = Type.Object({
     maximum: 60_000,
     description: 'How long a write waits for its reply before answering 202 with an operation, and POST /events for Kafka before answering 503',
   }),
+  LIST_CACHE_MS: Type.Integer({
+    default: 200,
+    minimum: 0,
+    maximum: 500,
+    description:
+      "How long the gateway keeps a list page the read service served from its cache (0: not at all): a change shows in lists up to this much later. A write through this gateway drops them at once",
+  }),
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ default: 24, minimum: 24, maximum: 720, description: 'How long Idempotency-Key outcomes are kept' }),
   CORS_ORIGINS: Type.String({
     default: '',

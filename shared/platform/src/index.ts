@@ -11,6 +11,7 @@ export * from './observability/tracing.js';
 export * from './observability/laps.js';
 export * from './http/problem.js';
 export * from './http/server.js';
+export * from './http/cache-control.js';
 export * from './lifecycle/lifecycle.js';
 export * from './lifecycle/run-service.js';
 export * from './lifecycle/background.js';

@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { wantsBypass } from '@trackme/platform';
 import { ClientIdSchema, ClientListSchema, ClientViewSchema, LIST_QUERY_FIELDS, ListClientsQuerySchema, type ListClientsQuery } from '@trackme/contracts';
 import { problemResponses } from '../http/schemas.js';
 import { queryStringOf, relay } from '../http/service-client.js';
+import type { ListCache } from '../read/list-cache.js';
 import type { ReadClient } from '../read/read-client.js';
 
 const Params = Type.Object({ id: ClientIdSchema });
@@ -44,7 +46,7 @@ function headersFor(request: FastifyRequest): Record<string, string> {
 }
 
 /** Reads are answered by the read service (Redis cache over Mongo); the gateway validates and relays. */
-export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> = async (app, { read }) => {
+export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lists: ListCache }> = async (app, { read, lists }) => {
   app.get(
     '/clients',
     {
@@ -60,7 +62,11 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient }> =
         response: { 200: { ...ClientListSchema, headers: XCacheHeader }, ...problemResponses(400, 503) },
       },
     },
-    async (request, reply) => relay(reply, await read.get(`/internal/clients?${forwardedQuery(request.query)}`, headersFor(request))),
+    async (request, reply) => {
+      const path = `/internal/clients?${forwardedQuery(request.query)}`;
+      const fetch = () => read.get(path, headersFor(request));
+      return relay(reply, await (wantsBypass(request.headers['cache-control']) ? fetch() : lists.get(path, fetch)));
+    },
   );
 
   app.get(

@@ -10,6 +10,8 @@ export interface WriteContext {
   operations: OperationStore;
   basePath: string;
   timeoutMs: number;
+  /** told when a command was sent and answered or accepted: cached reads may be out of date */
+  onWritten?: () => void;
 }
 
 /** Who makes the request: the verified token's subject and role (recorded in history and audit), and the IP. */
@@ -85,6 +87,7 @@ export async function executeWrite(
     if (scopedKey) await context.operations.abandon(scopedKey).catch(() => undefined);
     throw error;
   }
+  context.onWritten?.();
   if (outcome.kind === 'timeout') {
     return reply
       .code(202)

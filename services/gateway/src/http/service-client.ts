@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { Pool } from 'undici';
-import { DependencyUnavailableError } from '@trackme/platform';
+import { DependencyUnavailableError, VALID_UNTIL_HEADER } from '@trackme/platform';
 
 /** An answer of an internal service, passed on as received: its bodies are already in the public shape. */
 export interface ServiceAnswer {
@@ -9,6 +9,8 @@ export interface ServiceAnswer {
   /** the headers that travel on to the caller (RELAYED_HEADERS), as the service set them */
   headers: Record<string, string>;
   body: Buffer;
+  /** the read service's `X-Valid-Until` of a cached list page (not passed on) */
+  validUntil?: number;
 }
 
 /** `X-Cache` (hit, miss, bypass) of the read service, and `Retry-After` of a 503. */
@@ -40,11 +42,13 @@ export class ServiceClient {
         const value = response.headers[name];
         if (typeof value === 'string') relayed[name] = value;
       }
+      const validUntil = Number(response.headers[VALID_UNTIL_HEADER]);
       return {
         status: response.statusCode,
         contentType: String(response.headers['content-type'] ?? 'application/json'),
         headers: relayed,
         body: Buffer.from(await response.body.arrayBuffer()),
+        ...(Number.isFinite(validUntil) ? { validUntil } : {}),
       };
     } catch (error) {
       // the cause (an internal address) goes to the log, not to the caller

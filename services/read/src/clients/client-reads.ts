@@ -12,6 +12,8 @@ export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 export interface ReadAnswer {
   body: string;
   cache: CacheOutcome;
+  /** a cached list page: the instant until which its highlights and membership stay true (epoch ms) */
+  validUntil?: number;
 }
 
 export interface ClientReadsDeps {
@@ -79,7 +81,7 @@ export class ClientReads {
     if (bypass) return this.answered('list', 'bypass', (await this.renderList(query, undefined)).body);
     const key = queryKey(query, this.policy);
     const lookup = await this.fromCache('get_list', 'list', () => this.cache.getList(key));
-    if (lookup?.page && this.clock() < lookup.page.validUntil) return this.answered('list', 'hit', lookup.page.body);
+    if (lookup?.page && this.clock() < lookup.page.validUntil) return { ...this.answered('list', 'hit', lookup.page.body), validUntil: lookup.page.validUntil };
 
     const flightKey = `${lookup?.generation ?? '-'}:${key}`;
     let flight = this.inflight.get(flightKey);

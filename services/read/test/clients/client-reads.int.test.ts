@@ -88,7 +88,8 @@ describe('ClientReads', () => {
     const first = await reads.list(query, false);
     const second = await reads.list(query, false);
     expect(first.cache).toBe('miss');
-    expect(second).toEqual({ body: first.body, cache: 'hit' });
+    // the page carries the instant its highlights change: a day from now, alice's last login turns 30 days old
+    expect(second).toEqual({ body: first.body, cache: 'hit', validUntil: now + DAY });
     expect(JSON.parse(first.body)).toMatchObject({ data: [{ id: 'alice', last_login: { highlight: false } }], meta: { total: 1, limit: 50, offset: 0 } });
     expect(await counter('trackme_read_cache_lookups_total', { resource: 'list', result: 'hit' })).toBe(1);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wantsBypass } from '../../src/clients/routes.js';
+import { wantsBypass } from '../src/index.js';
 
 describe('wantsBypass', () => {
   it.each([
