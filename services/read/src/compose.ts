@@ -67,7 +67,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     logger,
   );
 
-  const reads = new ClientReads({ source, cache, policy, logger, registry });
+  const reads = new ClientReads({ source, cache, policy, logger, registry, staleMs: config.CACHE_STALE_MS });
   resyncAfterOutages(redis.client, cache, loader, reads, logger);
   const app = createHttpServer({
     logger,

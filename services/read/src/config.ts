@@ -20,6 +20,13 @@ export const ReadConfigSchema = Type.Object({
     maximum: 86_400,
     description: 'Backstop expiry of cached lists and clients (events invalidate them first)',
   }),
+  CACHE_STALE_MS: Type.Integer({
+    default: 250,
+    minimum: 0,
+    maximum: 500,
+    description:
+      'How old a list page rendered before the latest changes may be and still answer (X-Cache: stale) while the current one is computed; 0: never. Under a stream of writes a page is then computed at most this often per query; a change shows in lists up to this much later',
+  }),
   CACHE_RELOAD_MINUTES: Type.Integer({
     default: 60,
     minimum: 0,

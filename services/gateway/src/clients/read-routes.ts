@@ -15,7 +15,11 @@ const CacheControlHeaderSchema = Type.Object({
 });
 
 const XCacheHeader = {
-  'x-cache': { type: 'string', enum: ['hit', 'miss', 'bypass'], description: 'Whether the answer came from the cache' },
+  'x-cache': {
+    type: 'string',
+    enum: ['hit', 'stale', 'miss', 'bypass'],
+    description: 'Whether the answer came from the cache; stale: a list page from before the latest changes (at most CACHE_STALE_MS old) while the current one is computed',
+  },
 };
 
 export const HistoryEntrySchema = Type.Object(

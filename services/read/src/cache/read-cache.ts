@@ -13,7 +13,10 @@ export interface CachedPage {
 export interface ListLookup {
   /** the list generation read with the page; a page computed afterwards is stored under it */
   generation: string;
+  /** the page of this generation, if one is stored */
   page: CachedPage | null;
+  /** otherwise the page stored before the latest changes, and when it was rendered (epoch ms) */
+  previous?: CachedPage & { renderedAt: number };
 }
 
 /** What the cache knows about one client: its state, that it was deleted, or nothing. */
@@ -58,6 +61,18 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 
 const NEVER = Number.MAX_SAFE_INTEGER;
 
+/** A stored page, or undefined for a value this version cannot read (it is then a miss). */
+function parsePage(raw: string): (CachedPage & { generation: string; renderedAt: number }) | undefined {
+  const first = raw.indexOf('\n');
+  const second = raw.indexOf('\n', first + 1);
+  const third = raw.indexOf('\n', second + 1);
+  if (first < 0 || second < 0 || third < 0) return undefined;
+  const validUntil = Number(raw.slice(first + 1, second));
+  const renderedAt = Number(raw.slice(second + 1, third));
+  if (!Number.isFinite(validUntil) || !Number.isFinite(renderedAt) || raw.slice(second + 1, third) === '') return undefined;
+  return { generation: raw.slice(0, first), validUntil, renderedAt, body: raw.slice(third + 1) };
+}
+
 interface Scripts {
   trackmeReadApply(
     versions: string,
@@ -80,10 +95,10 @@ interface Scripts {
  *   compact fields lists filter and sort on), `model:clients` (id → client JSON), `model:ready`
  *   (when the last complete load from Mongo started; until the first one lists are read from Mongo);
  * - `lists:gen`, incremented by every change (starting from the clock when missing);
- * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<body>`, a rendered page that is a
- *   hit only while its generation is the current one (so one increment invalidates every cached
- *   list, and a page computed from data read before a change is never served after it), and
- *   expires after the TTL.
+ * - `list:<hash of the query>`: `<generation>\n<validUntil>\n<renderedAt>\n<body>`, a rendered
+ *   page that is a hit only while its generation is the current one (so one increment invalidates
+ *   every cached list, and a page computed from data read before a change is never served as
+ *   current after it), and expires after the TTL.
  */
 export class ReadCache {
   readonly keys: { versions: string; rows: string; clients: string; ready: string; lock: string; generation: string };
@@ -114,16 +129,15 @@ export class ReadCache {
   async getList(queryKey: string): Promise<ListLookup> {
     const [generation, raw] = await this.redis.mget(this.keys.generation, this.listKey(queryKey));
     const current = generation ?? '0';
-    if (raw === null || raw === undefined) return { generation: current, page: null };
-    const first = raw.indexOf('\n');
-    const second = raw.indexOf('\n', first + 1);
-    if (first < 0 || second < 0 || raw.slice(0, first) !== current) return { generation: current, page: null };
-    return { generation: current, page: { validUntil: Number(raw.slice(first + 1, second)), body: raw.slice(second + 1) } };
+    const stored = raw ? parsePage(raw) : undefined;
+    if (!stored) return { generation: current, page: null };
+    const { generation: of, renderedAt, ...page } = stored;
+    return of === current ? { generation: current, page } : { generation: current, page: null, previous: { ...page, renderedAt } };
   }
 
-  async putList(queryKey: string, generation: string, page: CachedPage): Promise<void> {
+  async putList(queryKey: string, generation: string, page: CachedPage, renderedAt = Date.now()): Promise<void> {
     const validUntil = Number.isFinite(page.validUntil) ? page.validUntil : NEVER;
-    await this.redis.set(this.listKey(queryKey), `${generation}\n${validUntil}\n${page.body}`, 'EX', this.ttlSeconds);
+    await this.redis.set(this.listKey(queryKey), `${generation}\n${validUntil}\n${renderedAt}\n${page.body}`, 'EX', this.ttlSeconds);
   }
 
   /** Stores one client state unless a newer one is known; true when it changed something. */

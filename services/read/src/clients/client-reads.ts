@@ -6,7 +6,7 @@ import type { ClientSource, ListResult } from './client-source.js';
 import { selectRows, type FilterRow } from './filter-row.js';
 import { renderClient, type HighlightPolicy } from './highlights.js';
 
-export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+export type CacheOutcome = 'hit' | 'stale' | 'miss' | 'bypass';
 
 /** A response body ready to send, and how the cache took part in it. */
 export interface ReadAnswer {
@@ -23,6 +23,8 @@ export interface ClientReadsDeps {
   logger: Logger;
   registry: Registry;
   clock?: () => number;
+  /** how old a page rendered before the latest changes may be and still be served while a new one renders (0: never) */
+  staleMs?: number;
 }
 
 type Resource = 'list' | 'client';
@@ -34,6 +36,12 @@ type Resource = 'list' | 'client';
  * the model, or from Mongo on a miss, and are rendered per request. When Redis fails the answer
  * comes from Mongo (counted, logged once per outage): nothing is lost but speed. Concurrent misses
  * of the same page in the same generation share one computation.
+ *
+ * Every change invalidates every page, so under a stream of writes nearly every request would
+ * compute its page again. A page rendered before the latest changes is therefore still served
+ * (`stale`) while it is younger than `staleMs`, and one computation of the current page runs
+ * meanwhile: a change shows in lists at most `staleMs` later, and a page is computed at most once
+ * per `staleMs` per query however many writes and reads arrive.
  */
 export class ClientReads {
   private readonly source: ClientSource;
@@ -41,6 +49,7 @@ export class ClientReads {
   private readonly policy: HighlightPolicy;
   private readonly logger: Logger;
   private readonly clock: () => number;
+  private readonly staleMs: number;
   private readonly inflight = new Map<string, Promise<CachedPage>>();
   private readonly lookups: Counter<'resource' | 'result'>;
   private readonly errors: Counter<'operation'>;
@@ -54,9 +63,10 @@ export class ClientReads {
     this.policy = deps.policy;
     this.logger = deps.logger;
     this.clock = deps.clock ?? Date.now;
+    this.staleMs = deps.staleMs ?? 0;
     this.lookups = new Counter({
       name: 'trackme_read_cache_lookups_total',
-      help: 'Reads by resource and cache outcome (hit, miss, bypass)',
+      help: 'Reads by resource and cache outcome (hit, stale, miss, bypass)',
       labelNames: ['resource', 'result'],
       registers: [deps.registry],
     });
@@ -74,7 +84,7 @@ export class ClientReads {
       registers: [deps.registry],
     });
     for (const resource of ['list', 'client'] as const)
-      for (const result of ['hit', 'miss', 'bypass'] as const) this.lookups.inc({ resource, result }, 0);
+      for (const result of ['hit', 'stale', 'miss', 'bypass'] as const) this.lookups.inc({ resource, result }, 0);
   }
 
   async list(query: ListClientsQuery, bypass: boolean): Promise<ReadAnswer> {
@@ -86,12 +96,20 @@ export class ClientReads {
     const flightKey = `${lookup?.generation ?? '-'}:${key}`;
     let flight = this.inflight.get(flightKey);
     if (!flight) {
+      const renderedAt = this.clock();
       flight = this.renderList(query, lookup?.generation).then(async (page) => {
-        if (lookup) await this.fromCache('put_list', 'list', () => this.cache.putList(key, lookup.generation, page));
+        if (lookup) await this.fromCache('put_list', 'list', () => this.cache.putList(key, lookup.generation, page, renderedAt));
         return page;
       });
       this.inflight.set(flightKey, flight);
       void flight.finally(() => this.inflight.delete(flightKey)).catch(() => undefined);
+    }
+    const previous = lookup?.previous;
+    const now = this.clock();
+    // the current page is being computed (by this request or an earlier one); a young enough older one answers meanwhile
+    if (previous && now < previous.validUntil && now - previous.renderedAt < this.staleMs) {
+      void flight.catch((error: unknown) => this.logger.warn({ err: error }, 'computing a list page in the background failed'));
+      return this.answered('list', 'stale', previous.body);
     }
     return this.answered('list', 'miss', (await flight).body);
   }

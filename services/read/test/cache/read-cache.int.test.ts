@@ -92,7 +92,17 @@ describe('ReadCache lists', () => {
     await cache.apply({ id: 'c1', version: 1, client: snapshot('c1', 1) });
     expect((await cache.getList('q')).page).toEqual(page);
     await cache.apply({ id: 'c1', version: 3, client: snapshot('c1', 3) });
-    expect((await cache.getList('q')).page).toBeNull();
+    const after = await cache.getList('q');
+    expect(after.page).toBeNull();
+    // offered as the page from before the change, with when it was rendered
+    expect(after.previous).toEqual({ ...page, renderedAt: expect.any(Number) });
+  });
+
+  it('reads a page stored in the older format as a miss', async () => {
+    freshCache();
+    const { generation } = await cache.getList('q');
+    await redis.client.set(cache.listKey('q'), `${generation}\n123\n{"data":[]}`);
+    expect(await cache.getList('q')).toEqual({ generation, page: null });
   });
 
   it('starts a missing generation counter from the clock, so it never repeats after Redis lost its data', async () => {

@@ -169,3 +169,31 @@ describe('ClientReads', () => {
     expect((await reads.list(query, false)).cache).toBe('hit');
   });
 });
+
+describe('ClientReads under a stream of changes', () => {
+  it('answers with the page from before the latest changes while one computation of the current page runs, for CACHE_STALE_MS at most', async () => {
+    const model = new CountingCache(redis.client, `trackme:test:${uniqueId()}:`, 60);
+    await new ModelLoader(model, source, createLogger('read-test', 'silent')).ensureLoaded();
+    const stale = new ClientReads({ source, cache: model, policy, registry: new Registry(), logger: createLogger('read-test', 'silent'), clock: () => now, staleMs: 250 });
+    const aliceIn = (answer: { body: string }) => (JSON.parse(answer.body).data as Client[]).find((c) => c.id === 'alice')?.name;
+    const rename = (name: string, version: number) => model.apply({ id: 'alice', version, client: { ...alice, name, version } });
+
+    expect((await stale.list(query, false)).cache).toBe('miss');
+    await rename('Alice S', 10);
+    const rowReads = model.rowReads;
+    // five readers right after the change: all get the page from before it, and one computation starts
+    const answers = await Promise.all(Array.from({ length: 5 }, () => stale.list(query, false)));
+    expect(answers.map((a) => a.cache)).toEqual(Array(5).fill('stale'));
+    expect(aliceIn(answers[0]!)).toBe('Alice');
+    await waitFor(async () => (await stale.list(query, false)).cache === 'hit', { what: 'the current page computed' });
+    expect(aliceIn(await stale.list(query, false))).toBe('Alice S');
+    expect(model.rowReads).toBe(rowReads + 1);
+
+    // a page rendered 250 ms before the next change is too old to answer for it: the reader waits for the current one
+    now += 250;
+    await rename('Alice T', 11);
+    const late = await stale.list(query, false);
+    expect(late.cache).toBe('miss');
+    expect(aliceIn(late)).toBe('Alice T');
+  });
+});
