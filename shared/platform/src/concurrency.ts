@@ -16,20 +16,35 @@ export async function forEachConcurrently<T>(items: Iterable<T>, limit: number, 
  * the next waiter, so none is taken twice.
  */
 export class Turns {
-  private running = 0;
+  private holders = 0;
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly limit: number) {}
 
+  /** holders right now */
+  get running(): number {
+    return this.holders;
+  }
+
+  /** callers waiting for a turn */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** true when a new caller would have to wait */
+  get full(): boolean {
+    return this.holders >= this.limit;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running < this.limit) this.running += 1;
+    if (this.holders < this.limit) this.holders += 1;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     try {
       return await fn();
     } finally {
       const next = this.waiting.shift();
       if (next) next();
-      else this.running -= 1;
+      else this.holders -= 1;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '@trackme/platform';
+import { DependencyUnavailableError, Turns } from '@trackme/platform';
 
 /**
  * Bounds how many expensive reads run at once and how many may wait; beyond that a request is
@@ -6,39 +6,28 @@ import { DependencyUnavailableError } from '@trackme/platform';
  * before the caller gives up.
  */
 export class Bulkhead {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly turns: Turns;
 
   constructor(
     private readonly concurrency: number,
     private readonly queueLimit: number,
     private readonly what: string,
-  ) {}
+  ) {
+    this.turns = new Turns(concurrency);
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active < this.concurrency) {
-      this.active += 1;
-    } else {
-      if (this.waiting.length >= this.queueLimit) {
-        throw new DependencyUnavailableError(`too many ${this.what} at once; retry later`, { concurrency: this.concurrency });
-      }
-      // the slot is handed over by the task that finishes (active stays the same)
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.turns.full && this.turns.queued >= this.queueLimit) {
+      throw new DependencyUnavailableError(`too many ${this.what} at once; retry later`, { concurrency: this.concurrency });
     }
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active -= 1;
-    }
+    return this.turns.run(task);
   }
 
   get inUse(): number {
-    return this.active;
+    return this.turns.running;
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.turns.queued;
   }
 }
