@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { summarize } from './latency.mjs';
 
 const { api, connections, seconds, templates } = JSON.parse(process.argv[2] ?? '{}');
 const authorization = process.env.BENCH_AUTHORIZATION ?? '';
@@ -45,21 +46,5 @@ await Promise.all(Array.from({ length: connections }, (_, w) => worker(w)));
 const elapsed = (performance.now() - start) / 1000;
 await pool.close();
 
-latencies.sort((a, b) => a - b);
-const at = (p) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0);
 const non2xx = Object.entries(statuses).reduce((n, [status, count]) => (status.startsWith('2') ? n : n + count), 0);
-console.log(
-  JSON.stringify({
-    requests: latencies.length,
-    rps: latencies.length / elapsed,
-    mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    max: Math.round(latencies.at(-1) ?? 0),
-    errors,
-    non2xx,
-    statuses,
-    seconds: elapsed,
-  }),
-);
+console.log(JSON.stringify({ ...summarize(latencies, elapsed), errors, non2xx, statuses, seconds: elapsed }));

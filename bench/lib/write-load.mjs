@@ -18,6 +18,7 @@
 // counts, latency percentiles (ms), statuses, and the targets with the stage each is now in.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
+import { quantile } from './latency.mjs';
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
@@ -120,7 +121,6 @@ if (openLoop) {
 const elapsed = (performance.now() - started) / 1000;
 await pool.close();
 
-const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : Number.NaN);
 const round1 = (ms) => Math.round(ms * 10) / 10;
 function summary(list) {
   const sorted = list.map((s) => s.ms).sort((a, b) => a - b);

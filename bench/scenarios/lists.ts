@@ -2,6 +2,7 @@ import { MongoClient } from 'mongodb';
 import type { ListClientsQuery, StoredClient } from '@trackme/contracts';
 import { listFilter } from '../../services/read/src/clients/client-source.js';
 import { startFloor } from '../lib/floor.js';
+import { quantile, summarize as summarizeTimes } from '../lib/latency.mjs';
 import { alternate, load, type LoadResult } from '../lib/load.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
 import { apiClient, newClient, seedClients } from '../lib/seed.js';
@@ -134,8 +135,7 @@ async function visibility(api: string, authorization: string, creates: number) {
     await client.close();
   }
   const sorted = times.sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  return { samples: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1)! };
+  return { samples: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1)! };
 }
 
 /** 3. A list read through to the database, against the same query sent with the MongoDB driver. */
@@ -191,18 +191,5 @@ export const uncachedList: Scenario = {
 };
 
 function summarize(times: number[], seconds: number): LoadResult {
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
-  return {
-    requests: times.length,
-    rps: times.length / seconds,
-    mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    max: Math.round(sorted.at(-1) ?? 0),
-    non2xx: 0,
-    errors: 0,
-    timeouts: 0,
-  };
+  return { ...summarizeTimes(times, seconds), non2xx: 0, errors: 0, timeouts: 0 };
 }
