@@ -1,5 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Headers } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
@@ -58,16 +58,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     }
   });
 
-  if (options.serviceToken) {
-    const expected = Buffer.from(`Bearer ${options.serviceToken}`);
-    app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/internal/')) return;
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new UnauthorizedError('internal API: only the gateway may call it', 'Bearer realm="trackme-internal"');
-      }
-    });
-  }
+  if (options.serviceToken) requireServiceToken(app, options.serviceToken);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -113,6 +104,30 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
 
   return app;
+}
+
+/** Routes whose path starts with this answer only the gateway's service token. */
+export const INTERNAL_PREFIX = '/internal/';
+
+/**
+ * The service-token check is attached to each internal route when it is declared, so it runs for
+ * whatever request the router matched to that route. A check on the raw URL would let
+ * `/%69nternal/…`, `//internal/…` or an absolute-form target reach the handler unchecked, since
+ * the router decodes and normalises the path before matching.
+ */
+function requireServiceToken(app: FastifyInstance, token: string): void {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const check: onRequestAsyncHookHandler = async (request) => {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new UnauthorizedError('internal API: only the gateway may call it', 'Bearer realm="trackme-internal"');
+    }
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(INTERNAL_PREFIX)) return;
+    const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    route.onRequest = [check, ...own];
+  });
 }
 
 async function withTimeout(check: ReadinessCheck): Promise<boolean> {
