@@ -62,8 +62,13 @@ bad = False
 for name in ("gateway", "clients", "read", "metrics", "prometheus", "grafana", "jaeger", "migrate"):
     if name not in services:
         print(f"  service {name!r} is missing", file=sys.stderr); bad = True
+for name in ("gateway", "clients", "read", "metrics"):
+    if str((services.get(name) or {}).get("environment", {}).get("METRICS_PORT")) != "9464":
+        print(f"  service {name!r} must serve its metrics on METRICS_PORT 9464", file=sys.stderr); bad = True
 for name, svc in sorted(services.items()):
     ports = svc.get("ports") or []
+    if any("9464" in str(p) for p in ports):
+        print(f"  service {name!r} publishes the metrics port; only Prometheus may reach it", file=sys.stderr); bad = True
     if ports and name not in allowed:
         print(f"  service {name!r} publishes ports {ports}; only {sorted(allowed)} may", file=sys.stderr); bad = True
 sys.exit(1 if bad else 0)
@@ -75,7 +80,7 @@ fi
 log "checking prometheus.yml scrape targets"
 if ! "$python" - prometheus.yml <<'PY'
 import sys, yaml
-want = {"gateway": "gateway:8080", "clients": "clients:8081", "read": "read:8082", "metrics": "metrics:8083"}
+want = {"gateway": "gateway:9464", "clients": "clients:9464", "read": "read:9464", "metrics": "metrics:9464"}
 with open(sys.argv[1]) as f:
     cfg = yaml.safe_load(f) or {}
 jobs = {j.get("job_name"): j for j in cfg.get("scrape_configs") or []}

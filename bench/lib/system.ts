@@ -39,6 +39,7 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     // one token sends everything
     RATE_LIMIT_PER_CALLER: '0',
     RATE_LIMIT_PER_ADDRESS: '0',
+    RATE_LIMIT_NO_CACHE_PER_CALLER: '0',
     LOG_LEVEL: 'warn',
   };
 }

@@ -24,8 +24,8 @@ export const authOverhead: Scenario = {
       // the largest allowed: per minute, far above what the rounds send
       const NEVER_REACHED = '1000000';
       const gateways: Record<'checked' | 'unchecked', ServiceProcess> = {
-        checked: await spawnService('gateway', { ...common, RATE_LIMIT_PER_CALLER: NEVER_REACHED, RATE_LIMIT_PER_ADDRESS: NEVER_REACHED }),
-        unchecked: await spawnService('gateway', { ...common, AUTH_MODE: 'disabled', RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0' }),
+        checked: await spawnService('gateway', { ...common, RATE_LIMIT_PER_CALLER: NEVER_REACHED, RATE_LIMIT_PER_ADDRESS: NEVER_REACHED, RATE_LIMIT_NO_CACHE_PER_CALLER: '0' }),
+        unchecked: await spawnService('gateway', { ...common, AUTH_MODE: 'disabled', RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_NO_CACHE_PER_CALLER: '0' }),
       };
       try {
         await Promise.all(Object.values(gateways).map((g) => waitUntilReady(g)));

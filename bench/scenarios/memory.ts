@@ -50,7 +50,7 @@ export const memory: Scenario = {
       await sleep(IDLE_SECONDS * 1000);
       const idle = sample();
 
-      const readUrl = system.of('read')[0]!.url;
+      const readUrl = system.of('read')[0]!.metricsUrl;
       const lookupsBefore = await listLookups(readUrl);
       const samples: Record<ServiceName, number>[] = [sample()];
       const meter = cpuMeter(system.processes);

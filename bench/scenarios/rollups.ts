@@ -51,7 +51,7 @@ async function measure(context: BenchContext, steps: number[], repeat: number): 
   console.log(`baseline: raw updateOne by _id ${rawPerSecond.toFixed(0)}/s`);
 
   const service = await runService('metrics', MetricsConfigSchema, composeMetrics, {
-    env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: context.env['REDIS_URL']!, KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, INTERNAL_TOKEN: internalToken, PORT: '0', LOG_LEVEL: 'warn' },
+    env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: context.env['REDIS_URL']!, KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, INTERNAL_TOKEN: internalToken, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn' },
     installSignalHandlers: false,
     exit: (code) => {
       throw new Error(`metrics exited ${code}`);
@@ -64,7 +64,7 @@ async function measure(context: BenchContext, steps: number[], repeat: number): 
   await producer.connect();
 
   async function eventsRead(): Promise<number> {
-    const text = (await inject('/metrics')).body;
+    const text = (await service!.metrics.inject({ url: '/metrics' })).body;
     return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)].filter((m) => m[1] !== 'rejected').reduce((s, m) => s + Number(m[2]), 0);
   }
 

@@ -32,7 +32,7 @@ const shape = (context: BenchContext) => ({
 
 /** Commands a `clients` instance has handled so far (its Prometheus counter of the command topic). */
 async function commandsHandled(instance: ServiceProcess): Promise<number> {
-  const text = await (await fetch(`${instance.url}/metrics`)).text();
+  const text = await (await fetch(`${instance.metricsUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith('trackme_kafka_messages_consumed_total{') && line.includes(`${Topics.clientCommands}"`) && line.includes('outcome="processed"')) {

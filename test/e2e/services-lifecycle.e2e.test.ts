@@ -34,7 +34,9 @@ describe('the four services as processes', () => {
       expect(ready.status, service.name).toBe(200);
       const health = await fetch(`${service.url}/healthz`);
       expect(await health.json()).toEqual({ status: 'ok' });
-      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const metrics = await (await fetch(`${service.metricsUrl}/metrics`)).text();
+      // the API port does not show them: on the gateway it is public
+      expect((await fetch(`${service.url}/metrics`)).status, service.name).toBe(404);
       expect(metrics).toContain(`trackme_process_cpu_user_seconds_total{service="${service.name}"}`);
     }
 

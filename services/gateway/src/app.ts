@@ -122,7 +122,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       installAuthentication(api, deps.auth.mode, deps.auth.verifier, deps.auth.limiter);
       const typed = api.withTypeProvider<TypeBoxTypeProvider>();
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
-      await typed.register(clientReadRoutes, { read: deps.read, lists: deps.lists ?? new ListCache(0) });
+      await typed.register(clientReadRoutes, { read: deps.read, lists: deps.lists ?? new ListCache(0), ...(deps.auth.limiter ? { limiter: deps.auth.limiter } : {}) });
       await typed.register(stageRoutes, { process: deps.process });
       await typed.register(operationRoutes, { operations: deps.operations });
       await typed.register(activityRoutes, deps.publishing);
@@ -133,8 +133,11 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   );
 }
 
-/** Methods a client may try on an API path; OPTIONS stays with CORS preflight, HEAD follows GET. */
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'QUERY', 'TRACE'] as const;
+/**
+ * Methods a client may try on an API path; OPTIONS stays with CORS preflight. HEAD follows GET,
+ * except on a GET that triggers work, which declares no HEAD and so gets the 405.
+ */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'QUERY', 'TRACE'] as const;
 
 /**
  * A known path with a method it does not have answers 405 with `Allow` (RFC 9110), not 404 or a

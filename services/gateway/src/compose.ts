@@ -71,9 +71,10 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     bodyLimit: config.BODY_LIMIT_BYTES,
     readiness: { kafka: () => bus.isReady, redis: () => redis.ping() },
   });
+  const limiter = rateLimiterOf(config, redis.client, logger, registry);
   await registerGatewayApp(app, {
     basePath: config.BASE_PATH,
-    auth: { mode: config.AUTH_MODE, verifier, limiter: rateLimiterOf(config, redis.client, logger, registry) },
+    auth: { mode: config.AUTH_MODE, verifier, ...(limiter ? { limiter } : {}) },
     corsOrigins: config.CORS_ORIGINS.split(',').filter(Boolean),
     process,
     operations,
@@ -105,10 +106,15 @@ function tokenVerifierOf(config: GatewayConfig): TokenVerifier | undefined {
 /** Per-caller request budgets in Redis; none when both limits are 0. */
 function rateLimiterOf(config: GatewayConfig, redis: Redis, logger: Logger, registry: Registry): RateLimiter | undefined {
   const unlimited = (n: number) => (n === 0 ? Number.MAX_SAFE_INTEGER : n);
-  if (config.RATE_LIMIT_PER_CALLER === 0 && config.RATE_LIMIT_PER_ADDRESS === 0) return undefined;
+  if (config.RATE_LIMIT_PER_CALLER === 0 && config.RATE_LIMIT_PER_ADDRESS === 0 && config.RATE_LIMIT_NO_CACHE_PER_CALLER === 0) return undefined;
   return new RateLimiter(
     redis,
-    { perCaller: unlimited(config.RATE_LIMIT_PER_CALLER), perAddress: unlimited(config.RATE_LIMIT_PER_ADDRESS), windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    {
+      perCaller: unlimited(config.RATE_LIMIT_PER_CALLER),
+      perAddress: unlimited(config.RATE_LIMIT_PER_ADDRESS),
+      bypassPerCaller: unlimited(config.RATE_LIMIT_NO_CACHE_PER_CALLER),
+      windowMs: config.RATE_LIMIT_WINDOW_SECONDS * 1000,
+    },
     logger,
     registry,
   );

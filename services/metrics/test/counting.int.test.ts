@@ -94,7 +94,7 @@ async function rollup(interval: 'day' | 'week' | 'month', period: string): Promi
 
 /** Change events the service has read, from its own Prometheus counter. */
 async function eventsRead(): Promise<number> {
-  const text = (await service.app.inject({ url: '/metrics' })).body;
+  const text = (await service.metrics.inject({ url: '/metrics' })).body;
   return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(counted|duplicate)"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[2]), 0);
 }
 
@@ -238,7 +238,7 @@ describe('counting change events into rollups', () => {
 
   it('exports the current figures as Prometheus gauges under the older service\'s names', async () => {
     const gauges = await waitFor(async () => {
-      const text = (await service.app.inject({ url: '/metrics' })).body;
+      const text = (await service.metrics.inject({ url: '/metrics' })).body;
       return gauge(text, 'trackme_monthly_active_users') === 2 ? text : undefined;
     }, { what: 'gauges refreshed' });
     // now (the 10th): c1 back in product_selection, c2 deleted, nobody logged in today

@@ -57,7 +57,7 @@ async function deliver(batch: GeneratedEnvelope[]): Promise<void> {
 
 /** Change events the service has read (every outcome but dead-lettered), from its Prometheus counter. */
 async function eventsRead(): Promise<number> {
-  const text = (await service.app.inject({ url: '/metrics' })).body;
+  const text = (await service.metrics.inject({ url: '/metrics' })).body;
   return [...text.matchAll(/^trackme_metrics_events_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)]
     .filter((m) => m[1] !== 'rejected')
     .reduce((sum, m) => sum + Number(m[2]), 0);

@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ClientIdSchema, ClientSchema, EmailSchema } from './clients.js';
 import { ActorSchema } from './commands.js';
+import { pathDeeperThan } from './json-limits.js';
 import { normalizeEmail } from './stored-client.js';
 
 /**
@@ -22,6 +23,9 @@ export type ActivityType = (typeof ActivityTypes)[keyof typeof ActivityTypes];
 export const ACTIVITY_MAX_FUTURE_MS = 5 * 60 * 1000;
 export const ACTIVITY_BATCH_MAX_EVENTS = 500;
 export const ACTIVITY_BATCH_MAX_BYTES = 512 * 1024;
+/** `properties` is free data kept with the event: a few levels and a few KB are plenty. */
+export const ACTIVITY_PROPERTIES_MAX_DEPTH = 8;
+export const ACTIVITY_PROPERTIES_MAX_BYTES = 4 * 1024;
 
 export const ActivityEventSchema = Type.Object(
   {
@@ -43,7 +47,7 @@ export const ActivityEventSchema = Type.Object(
       Type.String({ minLength: 1, maxLength: 100, pattern: '^[^$.]+$', description: 'The contract whose autopayment changed; required for autopayment events' }),
     ),
     source: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'The reporting system, e.g. auth-service' })),
-    properties: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50, description: 'Free data, kept with the event' })),
+    properties: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50, description: `Free data, kept with the event: at most ${ACTIVITY_PROPERTIES_MAX_DEPTH} levels deep and ${ACTIVITY_PROPERTIES_MAX_BYTES} bytes as JSON` })),
   },
   { additionalProperties: false, $id: 'ActivityEvent' },
 );
@@ -71,6 +75,8 @@ export function validateActivity(raw: unknown, now: Date): ActivityValidation {
   if (event.client_id === undefined && event.email === undefined) errors.push({ field: 'client_id', message: 'client_id or email is required' });
   if (isAutopayment(event.type) && event.contract_id === undefined) errors.push({ field: 'contract_id', message: `required for ${event.type}` });
   if (!isAutopayment(event.type) && event.contract_id !== undefined) errors.push({ field: 'contract_id', message: `only autopayment events name a contract` });
+  const properties = propertiesProblem(event.properties);
+  if (properties) errors.push({ field: 'properties', message: properties });
   const at = Date.parse(event.occurred_at);
   if (at > now.getTime() + ACTIVITY_MAX_FUTURE_MS) errors.push({ field: 'occurred_at', message: 'must not be more than 5 minutes in the future' });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, event };
@@ -78,6 +84,15 @@ export function validateActivity(raw: unknown, now: Date): ActivityValidation {
 
 /** The Kafka key of an event: its client id, else its normalized email. */
 export const activityKey = (event: ActivityEvent): string => event.client_id ?? normalizeEmail(event.email!);
+
+/** Why `properties` is refused, if it is: too deep (checked first: serializing it would recurse), or too large. */
+function propertiesProblem(properties: ActivityEvent['properties']): string | undefined {
+  if (properties === undefined) return undefined;
+  // `properties` itself is level 1
+  if (pathDeeperThan(properties, ACTIVITY_PROPERTIES_MAX_DEPTH) !== undefined) return `must not nest more than ${ACTIVITY_PROPERTIES_MAX_DEPTH} levels deep`;
+  if (Buffer.byteLength(JSON.stringify(properties)) > ACTIVITY_PROPERTIES_MAX_BYTES) return `must not exceed ${ACTIVITY_PROPERTIES_MAX_BYTES} bytes as JSON`;
+  return undefined;
+}
 
 /** Validator errors as one line per field problem (a union's branches become one "must be one of"). */
 function schemaErrors(raw: unknown): FieldError[] {

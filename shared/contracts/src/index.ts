@@ -9,3 +9,4 @@ export * from './stored-client.js';
 export * from './message-catalog.js';
 export * from './activity.js';
 export * from './metrics.js';
+export * from './json-limits.js';

@@ -30,10 +30,11 @@ export function describeComposition<S extends TObject>(service: string, schema: 
       expect(Object.values(body.checks).every((state) => state === 'up')).toBe(true);
     });
 
-    it('exports Prometheus metrics labelled with the service', async () => {
+    it('exports Prometheus metrics labelled with the service, on the metrics port only', async () => {
       await running.app.inject({ url: '/healthz' });
-      const response = await running.app.inject({ url: '/metrics' });
+      const response = await running.metrics.inject({ url: '/metrics' });
       expect(response.statusCode).toBe(200);
+      expect((await running.app.inject({ url: '/metrics' })).statusCode).toBe(404);
       expect(response.body).toContain('trackme_http_request_duration_seconds_bucket');
       expect(response.body).toContain(`service="${service}"`);
     });

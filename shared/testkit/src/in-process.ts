@@ -15,7 +15,7 @@ export async function runInProcess<S extends TObject>(
 ): Promise<InProcessService<Static<S> & BaseConfig>> {
   const exits: number[] = [];
   const running = await runService(service, schema, compose, {
-    env: { LOG_LEVEL: 'silent', PORT: '0', ...env },
+    env: { LOG_LEVEL: 'silent', PORT: '0', METRICS_PORT: '0', ...env },
     exit: (code) => void exits.push(code),
     installSignalHandlers: false,
   });

@@ -10,6 +10,8 @@ export interface ServiceProcess {
   name: ServiceName;
   port: string;
   url: string;
+  /** where its Prometheus metrics are served */
+  metricsUrl: string;
   child: ChildProcess;
   /** everything the process wrote, for assertions and failure messages */
   output(): string;
@@ -38,9 +40,10 @@ export async function freePort(): Promise<number> {
 export async function spawnService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
   // a PORT given by the test is passed through untouched (tests of bad config need that)
   const port = env['PORT'] ?? String(await freePort());
+  const metricsPort = env['METRICS_PORT'] ?? String(await freePort());
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: port },
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: port, METRICS_PORT: metricsPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -53,6 +56,7 @@ export async function spawnService(name: ServiceName, env: Record<string, string
     name,
     port,
     url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
     exited,

@@ -9,7 +9,10 @@ export interface Caller {
   role: Role | undefined;
 }
 
-/** Why a token was refused; the message goes to the caller's WWW-Authenticate (it leaks nothing). */
+/**
+ * Why a token was refused. The message is one of a few fixed strings, never token content: it goes
+ * into the caller's WWW-Authenticate, where a quote or a non-Latin-1 letter would break the header.
+ */
 export class InvalidTokenError extends Error {}
 
 export interface VerifierOptions {
@@ -86,7 +89,7 @@ export class TokenVerifier {
     try {
       if (alg === 'HS256' && this.secret) payload = (await jwtVerify(token, this.secret, { ...checks, algorithms: ['HS256'] })).payload;
       else if (alg !== undefined && ASYMMETRIC.includes(alg) && this.jwks) payload = (await jwtVerify(token, this.jwks, { ...checks, algorithms: ASYMMETRIC })).payload;
-      else throw new InvalidTokenError(`algorithm ${alg ?? 'missing'} is not accepted`);
+      else throw new InvalidTokenError(alg === undefined ? 'algorithm missing' : 'algorithm is not accepted');
     } catch (error) {
       // the key server being away is our problem, not a bad token
       if (error instanceof errors.JWKSTimeout || (error instanceof TypeError && /fetch/i.test(error.message))) {

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { wantsBypass } from '@trackme/platform';
+import type { RateLimiter } from '../http/rate-limit.js';
 import { ClientIdSchema, ClientListSchema, ClientViewSchema, LIST_QUERY_FIELDS, ListClientsQuerySchema, type ListClientsQuery } from '@trackme/contracts';
 import { problemResponses } from '../http/schemas.js';
 import { queryStringOf, relay } from '../http/service-client.js';
@@ -42,15 +43,22 @@ export const HistoryEntrySchema = Type.Object(
 /** The validated query as the read service's query string: defaults filled in, fields in one order. */
 export const forwardedQuery = (query: ListClientsQuery): string => queryStringOf(query, LIST_QUERY_FIELDS);
 
-function headersFor(request: FastifyRequest): Record<string, string> {
+/**
+ * The headers passed on to the read service. A read that skips the caches is counted against the
+ * caller's no-cache budget first: each one reaches Mongo.
+ */
+async function headersFor(request: FastifyRequest, limiter: RateLimiter | undefined): Promise<Record<string, string>> {
   const headers: Record<string, string> = { 'x-correlation-id': String(request.id) };
   const cacheControl = request.headers['cache-control'];
-  if (cacheControl) headers['cache-control'] = cacheControl;
+  if (cacheControl) {
+    if (wantsBypass(cacheControl)) await limiter?.takeBypass(request.caller ? `sub:${request.caller.subject}` : `ip:${request.ip}`);
+    headers['cache-control'] = cacheControl;
+  }
   return headers;
 }
 
 /** Reads are answered by the read service (Redis cache over Mongo); the gateway validates and relays. */
-export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lists: ListCache }> = async (app, { read, lists }) => {
+export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lists: ListCache; limiter?: RateLimiter }> = async (app, { read, lists, limiter }) => {
   app.get(
     '/clients',
     {
@@ -68,7 +76,8 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lis
     },
     async (request, reply) => {
       const path = `/internal/clients?${forwardedQuery(request.query)}`;
-      const fetch = () => read.get(path, headersFor(request));
+      const headers = await headersFor(request, limiter);
+      const fetch = () => read.get(path, headers);
       return relay(reply, await (wantsBypass(request.headers['cache-control']) ? fetch() : lists.get(path, fetch)));
     },
   );
@@ -86,7 +95,7 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lis
       },
     },
     async (request, reply) =>
-      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}`, headersFor(request))),
+      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}`, await headersFor(request, limiter))),
   );
 
   app.get(
@@ -101,6 +110,6 @@ export const clientReadRoutes: FastifyPluginAsyncTypebox<{ read: ReadClient; lis
       },
     },
     async (request, reply) =>
-      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}/history`, headersFor(request))),
+      relay(reply, await read.get(`/internal/clients/${encodeURIComponent(request.params.id)}/history`, await headersFor(request, limiter))),
   );
 };

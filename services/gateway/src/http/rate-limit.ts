@@ -7,6 +7,11 @@ export interface RateLimits {
   perCaller: number;
   /** requests per window from one IP without a valid token */
   perAddress: number;
+  /**
+   * reads per window of one caller that skip the caches (`Cache-Control: no-cache`): each reaches
+   * Mongo, so a caller flooding them would slow everyone's writes
+   */
+  bypassPerCaller: number;
   windowMs: number;
 }
 
@@ -32,14 +37,25 @@ export class RateLimiter {
     registry?: Registry,
     private readonly prefix = 'trackme:ratelimit:',
   ) {
-    this.refused = new Counter({ name: 'trackme_rate_limited_total', help: 'Requests refused with 429, by caller kind', labelNames: ['kind'], registers: registry ? [registry] : [] });
+    this.refused = new Counter({ name: 'trackme_rate_limited_total', help: 'Requests refused with 429, by budget (caller, address, no_cache)', labelNames: ['kind'], registers: registry ? [registry] : [] });
     this.unchecked = new Counter({ name: 'trackme_rate_limit_unchecked_total', help: 'Requests let through unchecked because Redis did not answer', registers: registry ? [registry] : [] });
   }
 
   /** Counts a request of `caller` (`sub:<subject>` or `ip:<address>`); throws RateLimitedError beyond its limit. */
   async take(caller: string, authenticated: boolean): Promise<void> {
+    const kind = authenticated ? 'caller' : 'address';
+    return this.count(caller, authenticated ? this.limits.perCaller : this.limits.perAddress, kind);
+  }
+
+  /** Counts a read of `caller` that skips the caches, on top of its request budget. */
+  async takeBypass(caller: string): Promise<void> {
+    return this.count(`no-cache:${caller}`, this.limits.bypassPerCaller, 'no_cache');
+  }
+
+  private async count(caller: string, limit: number, kind: string): Promise<void> {
+    // a budget turned off (0 in the configuration) costs no round trip
+    if (limit >= Number.MAX_SAFE_INTEGER) return;
     const { windowMs } = this.limits;
-    const limit = authenticated ? this.limits.perCaller : this.limits.perAddress;
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const key = `${this.prefix}${caller}:${window}`;
@@ -52,9 +68,10 @@ export class RateLimiter {
       return;
     }
     if (count > limit) {
-      this.refused.inc({ kind: authenticated ? 'caller' : 'address' });
+      this.refused.inc({ kind });
       const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
-      throw new RateLimitedError(`more than ${limit} requests in ${windowMs / 1000} s; retry in ${retryAfter} s`, retryAfter);
+      const what = kind === 'no_cache' ? 'reads with Cache-Control: no-cache' : 'requests';
+      throw new RateLimitedError(`more than ${limit} ${what} in ${windowMs / 1000} s; retry in ${retryAfter} s`, retryAfter);
     }
   }
 }

@@ -10,7 +10,8 @@ export const ProblemSchema = Type.Object(
     detail: Type.Optional(Type.String()),
     instance: Type.Optional(Type.String()),
     correlation_id: Type.Optional(Type.String()),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), { maxItems: 20, description: 'The first 20 problems, one per field' })),
+    more_errors: Type.Optional(Type.Integer({ minimum: 1, description: 'How many problems were found beyond those listed' })),
   },
   { $id: 'Problem', description: 'application/problem+json' },
 );

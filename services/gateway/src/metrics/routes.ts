@@ -79,6 +79,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
   app.get(
     '/metrics/calculate',
     {
+      // a GET that triggers work gets no HEAD: HEAD must be safe, so it answers 405
+      exposeHeadRoute: false,
       schema: {
         tags: ['metrics'],
         operationId: 'triggerRollupCompat',

@@ -73,9 +73,9 @@ describe('TokenVerifier', () => {
 
   it('refuses alg none, unknown algorithms, malformed tokens and wrong keys', async () => {
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`;
-    expect(await refusal(both(), none)).toBe('algorithm none is not accepted');
+    expect(await refusal(both(), none)).toBe('algorithm is not accepted');
     const hs512 = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET.repeat(2)));
-    expect(await refusal(both(), hs512)).toBe('algorithm HS512 is not accepted');
+    expect(await refusal(both(), hs512)).toBe('algorithm is not accepted');
     expect(await refusal(both(), 'not-a-token')).toBe('malformed token');
     expect(await refusal(both(), await hs256(claims(), 'another-secret-that-is-also-32-bytes-long'))).toBe('signature does not verify');
     const stranger = await generateKeyPair('RS256');
@@ -87,7 +87,7 @@ describe('TokenVerifier', () => {
     const publicPem = await exportSPKI(keys.RS256.publicKey);
     const confused = await hs256(claims(), publicPem);
     // with only JWKS keys configured, HS256 is not an accepted algorithm at all
-    expect(await refusal(new TokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE }), confused)).toBe('algorithm HS256 is not accepted');
+    expect(await refusal(new TokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE }), confused)).toBe('algorithm is not accepted');
     // with both, HS256 is checked against the secret only
     expect(await refusal(both(), confused)).toBe('signature does not verify');
   });

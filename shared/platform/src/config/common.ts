@@ -14,7 +14,16 @@ export const LogConfig = {
 export const HttpConfig = (defaultPort: number) => ({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface the HTTP server binds (0.0.0.0 in containers)' }),
   PORT: Type.Integer({ default: defaultPort, minimum: 0, maximum: 65535, description: 'HTTP port' }),
+  METRICS_PORT: Type.Integer({
+    default: defaultPort === 0 ? 0 : defaultPort + METRICS_PORT_OFFSET,
+    minimum: 0,
+    maximum: 65535,
+    description: `Port of the Prometheus /metrics endpoint, apart from the API so that only scrapers reach it (default: PORT's default + ${METRICS_PORT_OFFSET})`,
+  }),
 });
+
+/** The metrics port of a service is its API port's default plus this (gateway 8080 → 9080). */
+export const METRICS_PORT_OFFSET = 1000;
 
 export const KafkaConfig = {
   KAFKA_BROKERS: Type.String({

@@ -11,8 +11,17 @@ export interface Problem {
   instance?: string;
   code: string;
   errors?: FieldProblem[];
+  /** how many more errors were found than `errors` lists */
+  more_errors?: number;
   correlation_id?: string;
 }
+
+/** A problem lists at most this many field errors; the rest are counted. */
+export const MAX_REPORTED_ERRORS = 20;
+/** Field names and messages are cut to this length: they may quote a caller's key. */
+const MAX_ERROR_TEXT = 200;
+
+const clip = (text: string) => (text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT - 1)}…` : text);
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -34,13 +43,16 @@ const TITLES: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail?: string, errors?: FieldProblem[]): Problem {
+  const listed = errors?.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ ...e, field: clip(e.field), message: clip(e.message) }));
+  const more = (errors?.length ?? 0) - (listed?.length ?? 0);
   return {
     type: `urn:trackme:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
     code,
     ...(detail ? { detail } : {}),
-    ...(errors && errors.length > 0 ? { errors } : {}),
+    ...(listed && listed.length > 0 ? { errors: listed } : {}),
+    ...(more > 0 ? { more_errors: more } : {}),
   };
 }
 
@@ -63,9 +75,9 @@ export function toProblem(error: FastifyError | Error): Problem {
       field: fieldOf(v.instancePath, v.params as Record<string, unknown>, context),
       message: v.message ?? 'is invalid',
     }));
-    return problem(400, 'validation_failed', `Invalid ${context}: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
+    return problem(400, 'validation_failed', `Invalid ${context}: ${summary(errors)}`, errors);
   }
-  if (error instanceof ValidationError) return problem(400, error.code, error.message, error.errors);
+  if (error instanceof ValidationError) return problem(400, error.code, clip(error.message), error.errors);
   if (error instanceof AppError) return problem(error.status, error.code, error.message);
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
@@ -74,6 +86,13 @@ export function toProblem(error: FastifyError | Error): Problem {
   }
   // never leak internals (stack, driver messages) in a 5xx
   return problem(500, 'internal_error', 'The server could not complete the request.');
+}
+
+/** The first errors as one line, for `detail`. */
+function summary(errors: FieldProblem[]): string {
+  const shown = errors.slice(0, MAX_REPORTED_ERRORS).map((e) => `${clip(e.field)} ${clip(e.message)}`);
+  const more = errors.length - shown.length;
+  return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, body: Problem): FastifyReply {

@@ -1,11 +1,12 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Headers } from '@trackme/contracts';
+import { Headers, MAX_BODY_DEPTH, pathDeeperThan } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { createHttpDurationHistogram } from '../observability/metrics.js';
-import { MethodNotAllowedError, RateLimitedError, UnauthorizedError } from '../errors.js';
+import { MethodNotAllowedError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
+import { clientError, frameworkError } from './framework-errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 import { installValidation } from './validation.js';
 
@@ -32,7 +33,8 @@ const RETRY_AFTER_SECONDS = 1;
 
 /**
  * The fastify instance every trackme HTTP service starts from: correlation ids, problem+json
- * errors, request metrics, /healthz, /readyz and /metrics. Services register their routes on it.
+ * errors, request metrics, /healthz and /readyz. Services register their routes on it. Prometheus
+ * metrics are served apart, by `createMetricsServer`, on a port that only scrapers reach.
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -41,6 +43,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // one line per request is written by the onResponse hook below, with the route and timing
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     requestIdHeader: false,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     genReqId: (req) => {
       const given = req.headers[Headers.correlationId];
       return typeof given === 'string' && CORRELATION_ID_PATTERN.test(given) ? given : randomUUID();
@@ -59,6 +63,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   if (options.serviceToken) requireServiceToken(app, options.serviceToken);
+
+  // no schema nests deeply; a deeper body is refused before validation walks it
+  app.addHook('preValidation', async (request) => {
+    const deep = pathDeeperThan(request.body, MAX_BODY_DEPTH);
+    if (deep !== undefined) throw new ValidationError('the body nests too deeply', [{ field: deep, message: `must not nest more than ${MAX_BODY_DEPTH} levels deep` }]);
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -99,10 +109,6 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(options.registry.contentType).send(await options.registry.metrics()),
-  );
-
   return app;
 }
 
@@ -128,6 +134,17 @@ function requireServiceToken(app: FastifyInstance, token: string): void {
     const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
     route.onRequest = [check, ...own];
   });
+}
+
+/**
+ * The Prometheus endpoint on its own listener: the API port, public for the gateway, then shows
+ * neither the runtime's version nor per-route counts, and a scraper needs no token.
+ */
+export function createMetricsServer(registry: Registry, logger: Logger): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), frameworkErrors: frameworkError, clientErrorHandler: clientError });
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, problem(404, 'route_not_found', 'This port serves GET /metrics only')));
+  return app;
 }
 
 async function withTimeout(check: ReadinessCheck): Promise<boolean> {

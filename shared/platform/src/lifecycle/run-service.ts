@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import { startTracing } from '../observability/tracing.js';
+import { createMetricsServer } from '../http/server.js';
 import { Lifecycle } from './lifecycle.js';
 
 /** What a service's composition root receives: validated config and the process-wide singletons. */
@@ -19,6 +20,7 @@ export interface ServiceContext<C> {
 export interface BaseConfig {
   HOST: string;
   PORT: number;
+  METRICS_PORT: number;
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
@@ -27,7 +29,7 @@ export interface BaseConfig {
 export type Compose<C> = (context: ServiceContext<C>) => Promise<FastifyInstance>;
 
 /** Builds the context for a composition root; used by main.ts and by in-process tests. */
-export function createServiceContext<C extends Omit<BaseConfig, 'HOST' | 'PORT'>>(service: string, config: C): ServiceContext<C> {
+export function createServiceContext<C extends Omit<BaseConfig, 'HOST' | 'PORT' | 'METRICS_PORT'>>(service: string, config: C): ServiceContext<C> {
   const logger = createLogger(service, config.LOG_LEVEL);
   return {
     service,
@@ -47,6 +49,8 @@ export interface RunOptions {
 
 export interface RunningService<C> {
   app: FastifyInstance;
+  /** the Prometheus endpoint, on METRICS_PORT */
+  metrics: FastifyInstance;
   context: ServiceContext<C>;
 }
 
@@ -82,9 +86,12 @@ export async function runService<S extends TObject>(
     const app = await compose(context);
     // registered last, so closed first: stop accepting requests before dependencies go away
     lifecycle.onStop('http', () => app.close());
+    const metrics = createMetricsServer(context.registry, logger);
+    lifecycle.onStop('metrics http', () => metrics.close());
     const address = await app.listen({ host: config.HOST, port: config.PORT });
-    logger.info({ address }, `${service} listening`);
-    return { app, context };
+    const metricsAddress = await metrics.listen({ host: config.HOST, port: config.METRICS_PORT });
+    logger.info({ address, metrics: metricsAddress }, `${service} listening`);
+    return { app, metrics, context };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await lifecycle.stop('start-up failure').catch(() => undefined);
