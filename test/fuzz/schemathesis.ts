@@ -39,8 +39,12 @@ export function ensureSchemathesis(): string {
 export interface FuzzRun {
   /** the API's base URL, e.g. http://127.0.0.1:8080/api/v1 (its OpenAPI document is at /swagger/json) */
   api: string;
-  /** a bearer token with a role that may call every operation */
-  token: string;
+  /** a bearer token with a role that may call every operation; none: requests go without one */
+  token?: string;
+  /** the OpenAPI document (a URL or a file); default: the gateway's, `${api}/swagger/json` */
+  schema?: string;
+  /** the schemathesis settings; default: test/fuzz/schemathesis.toml */
+  configFile?: string;
   maxExamples: number;
   seed?: number;
   workers?: number;
@@ -74,10 +78,10 @@ export async function runSchemathesis(run: FuzzRun, echo: (chunk: string) => voi
   mkdirSync(path.dirname(reportPath), { recursive: true });
   const args = [
     '-m', 'schemathesis.cli',
-    '--config-file', SCHEMATHESIS_CONFIG,
-    'run', `${run.api}/swagger/json`,
+    '--config-file', run.configFile ?? SCHEMATHESIS_CONFIG,
+    'run', run.schema ?? `${run.api}/swagger/json`,
     '--url', run.api,
-    '--header', `Authorization: Bearer ${run.token}`,
+    ...(run.token === undefined ? [] : ['--header', `Authorization: Bearer ${run.token}`]),
     '--max-examples', String(run.maxExamples),
     '--workers', String(run.workers ?? 1),
     '--report', 'json',
