@@ -40,6 +40,8 @@ afterAll(async () => {
 
 const valid = { name: 'Ann Lee', email: 'ann@example.com', stage: 'registration' };
 const long = 'x'.repeat(5_000);
+const nested = (depth: number): unknown => (depth === 0 ? 'x' : { a: nested(depth - 1) });
+const manyUnknown = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`extra_${i}`, i]));
 
 /** [what, method, url, body, field the problem must name] */
 const CORPUS: Array<[string, 'GET' | 'POST' | 'PUT' | 'PATCH', string, unknown, string]> = [
@@ -69,6 +71,8 @@ const CORPUS: Array<[string, 'GET' | 'POST' | 'PUT' | 'PATCH', string, unknown, 
   ['an oversized filter', 'GET', `/clients?source=${long.slice(0, 500)}`, undefined, 'source'],
   ['a client id with an operator', 'GET', '/clients/%24ne', undefined, 'id'],
   ['$ne in an activity event', 'POST', '/events', { events: { $ne: null } }, 'events'],
+  ['a body nested 40 levels deep', 'POST', '/clients', { ...valid, source: nested(40) }, `source${'.a'.repeat(31)}`],
+  ['5,000 unknown fields (the answer lists 20)', 'POST', '/clients', { ...valid, ...manyUnknown }, 'extra_0'],
 ];
 
 describe('the injection corpus', () => {
