@@ -24,7 +24,7 @@ beforeAll(async () => {
   gateway = await spawnService('gateway', { ...env, WRITE_TIMEOUT_MS: '2000' });
   spawned.push(clients, gateway);
   await Promise.all([waitUntilReady(clients), waitUntilReady(gateway)]);
-  events = await new TopicReader<{ client_id: string; version: number }>(env.KAFKA_BROKERS, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
+  events = await new TopicReader<{ client_id: string; version: number }>(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
   mongo = await MongoClient.connect(env.MONGO_URL);
 }, 120_000);
 
