@@ -52,7 +52,7 @@ export function testStack(): StackEnv {
 export async function startTestStack(): Promise<StackEnv> {
   await run('bash', [STACK_SCRIPT, 'up', 'test'], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
   const { stdout } = await run('bash', [STACK_SCRIPT, 'env', 'test'], { cwd: REPO_ROOT });
-  // a value may hold '=' (base64 passwords): split at the first one only
+  // a value may hold '=' (a URL's query): split at the first one only
   const env = Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   const stack = stackFromEnv(env);
   if (!stack) throw new Error(`stack.sh env printed an incomplete environment:\n${stdout}`);
