@@ -7,11 +7,11 @@
  * `list` prints one line per record (partition/offset, reason, where it failed, errors, key and the
  * start of the value); `--json` prints the records as JSON lines. `replay` publishes the matching
  * records again to the topic they failed on (e.g. after the missing client was created). Reads
- * KAFKA_BROKERS and KAFKA_TOPIC_PREFIX like the services.
+ * KAFKA_BROKERS (with the KAFKA_TLS_* and KAFKA_SASL_* settings) and KAFKA_TOPIC_PREFIX like the services.
  */
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
-import { createKafka, createLogger, KafkaConfig, loadConfig, MessageProducer, parseBrokers, readDeadLetters, replayDeadLetters, type DeadLetter } from '@trackme/platform';
+import { createKafka, createLogger, KafkaConfig, kafkaConnection, KafkaConnectionConfig, loadConfig, MessageProducer, readDeadLetters, replayDeadLetters, type DeadLetter } from '@trackme/platform';
 
 const USAGE = 'usage: npm run dlq -- list|replay --topic <name>.dlq [--reason <reason>] [--limit <n>] [--json] [--dry-run]';
 
@@ -38,9 +38,9 @@ if (problems.length > 0) {
 }
 const topic = values.topic!;
 
-const config = loadConfig('dlq', Type.Object({ KAFKA_BROKERS: KafkaConfig.KAFKA_BROKERS, KAFKA_TOPIC_PREFIX: KafkaConfig.KAFKA_TOPIC_PREFIX }));
+const config = loadConfig('dlq', Type.Object({ ...KafkaConnectionConfig, KAFKA_TOPIC_PREFIX: KafkaConfig.KAFKA_TOPIC_PREFIX }));
 const logger = createLogger('dlq', 'warn');
-const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'trackme-dlq' }, logger);
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'trackme-dlq' }, logger);
 const letters = await readDeadLetters(kafka, {
   topic,
   topicPrefix: config.KAFKA_TOPIC_PREFIX,

@@ -15,7 +15,7 @@
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
 import { loadStageProcess } from '@trackme/contracts';
-import { createKafka, createLogger, createMongo, KafkaConfig, loadConfig, MongoConfig, parseBrokers, StagesConfig, topicFor } from '@trackme/platform';
+import { createKafka, createLogger, createMongo, KafkaConfig, kafkaConnection, KafkaConnectionConfig, loadConfig, MongoConfig, StagesConfig, topicFor } from '@trackme/platform';
 import { MetricsConfigSchema } from '../services/metrics/src/config.js';
 import { CounterStore } from '../services/metrics/src/counting/counter-store.js';
 import { Calendar, dayOfDate } from '../services/metrics/src/periods.js';
@@ -35,10 +35,10 @@ if (problems.length > 0) {
 
 const config = loadConfig(
   'metrics',
-  Type.Object({ ...MongoConfig, ...StagesConfig, KAFKA_BROKERS: KafkaConfig.KAFKA_BROKERS, KAFKA_TOPIC_PREFIX: KafkaConfig.KAFKA_TOPIC_PREFIX, METRICS_TZ: MetricsConfigSchema.properties.METRICS_TZ }),
+  Type.Object({ ...MongoConfig, ...StagesConfig, ...KafkaConnectionConfig, KAFKA_TOPIC_PREFIX: KafkaConfig.KAFKA_TOPIC_PREFIX, METRICS_TZ: MetricsConfigSchema.properties.METRICS_TZ }),
 );
 const logger = createLogger('metrics-rebuild', 'warn');
-const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: 'trackme-metrics-rebuild' }, logger);
+const kafka = createKafka({ ...kafkaConnection(config), clientId: 'trackme-metrics-rebuild' }, logger);
 if (!values.force) {
   const admin = kafka.admin();
   await admin.connect();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { allTopicDeclarations } from '@trackme/contracts';
 import { MongoClient } from 'mongodb';
-import { createKafka, createLogger, createRedis, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
+import { createKafka, createLogger, createRedis, ensureTopics, kafkaConnectionFromEnv, runMigrations } from '@trackme/platform';
 import { REPO_ROOT, spawnService, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
 // @ts-expect-error a plain ES module shared with scripts/start.mjs
 import { devJwtSecret } from '../../scripts/lib/dev-secret.mjs';
@@ -22,10 +22,10 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
   const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
   if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
   const { stdout } = await run('bash', [STACK, 'env', 'dev']);
-  const stack = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const stack = Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${namespace}$1`);
   const prefix = `${namespace}.`;
-  const kafka = createKafka({ brokers: parseBrokers(stack['KAFKA_BROKERS']!), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
+  const kafka = createKafka({ ...kafkaConnectionFromEnv(stack, 'bench'), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
   return {
     ...stack,
@@ -62,7 +62,7 @@ export async function emptyBenchEnv(namespace: string): Promise<Record<string, s
     await mongo.close();
   }
   await runMigrations(env['MONGO_URL']!);
-  const redis = createRedis(env['REDIS_URL']!, 'trackme-bench-setup');
+  const redis = createRedis(env['REDIS_URL']!, 'trackme-bench-setup', { tlsCaFile: env['REDIS_TLS_CA_FILE'] });
   try {
     await new Promise<void>((resolve, reject) => (redis.client.status === 'ready' ? resolve() : (redis.client.once('ready', resolve), redis.client.once('end', reject))));
     let cursor = '0';

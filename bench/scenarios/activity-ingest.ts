@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { kafkaConnectionFromEnv } from '@trackme/platform';
 import { fmt, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { seedClients } from '../lib/seed.js';
 import { startSystem } from '../lib/system.js';
@@ -31,7 +32,6 @@ const CLIENTS = 10_000;
 const BASELINE_SECONDS = 10;
 
 async function measure(context: BenchContext, eventCount: number): Promise<ScenarioResult> {
-  const brokers = context.env['KAFKA_BROKERS']!.split(',');
   const prefix = context.env['KAFKA_TOPIC_PREFIX']!;
   const mongoUrl = context.env['MONGO_URL']!;
   const clientCount = CLIENTS;
@@ -74,7 +74,7 @@ async function measure(context: BenchContext, eventCount: number): Promise<Scena
   console.log(`baseline: raw updateOne by _id ${rawOne.toFixed(0)}/s (1 connection), ${rawEight.toFixed(0)}/s (8 connections)`);
 
   // 3. watch the change events of this run
-  const kafka = new Kafka({ clientId: 'bench-activity', brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'bench-activity', ...kafkaConnectionFromEnv(context.env, 'bench'), logLevel: logLevel.NOTHING });
   const run = `bench-${randomUUID().slice(0, 8)}`;
   let emitted = 0;
   let lastEmittedAt = 0;

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { allTopicDeclarations, ClientEventTypes, ActivityEventTypes, TRIGGER_ROLLUP_TYPE, Topics, type Client, type RollupJob } from '@trackme/contracts';
-import { buildEnvelope, createKafka, createLogger, ensureTopics, MessageProducer, parseBrokers, runMigrations, runService } from '@trackme/platform';
+import { buildEnvelope, createKafka, createLogger, ensureTopics, kafkaConnectionFromEnv, MessageProducer, runMigrations, runService } from '@trackme/platform';
 import { composeMetrics } from '../../services/metrics/src/compose.js';
 import { MetricsConfigSchema } from '../../services/metrics/src/config.js';
 import { fmt, type BenchContext, type Scenario, type ScenarioResult } from '../lib/scenario.js';
@@ -25,14 +25,13 @@ export const rollups: Scenario = {
 };
 
 async function measure(context: BenchContext, steps: number[], repeat: number): Promise<ScenarioResult> {
-  const brokers = context.env['KAFKA_BROKERS']!;
   const baseMongo = context.env['MONGO_URL']!;
   const run = `bm${randomUUID().slice(0, 6)}`;
   const prefix = `${run}.`;
   const mongoUrl = baseMongo.replace(/\/[^/?]*(\?|$)/, `/${run}$1`);
   const logger = createLogger('bench', 'warn');
   const internalToken = randomUUID() + randomUUID();
-  const kafka = createKafka({ brokers: parseBrokers(brokers), clientId: 'bench-metrics' }, logger);
+  const kafka = createKafka({ ...kafkaConnectionFromEnv(context.env, 'bench'), clientId: 'bench-metrics' }, logger);
   await ensureTopics(kafka, allTopicDeclarations(), prefix);
   await runMigrations(mongoUrl);
 
@@ -51,7 +50,7 @@ async function measure(context: BenchContext, steps: number[], repeat: number): 
   console.log(`baseline: raw updateOne by _id ${rawPerSecond.toFixed(0)}/s`);
 
   const service = await runService('metrics', MetricsConfigSchema, composeMetrics, {
-    env: { KAFKA_BROKERS: brokers, MONGO_URL: mongoUrl, REDIS_URL: context.env['REDIS_URL']!, KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, INTERNAL_TOKEN: internalToken, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn' },
+    env: { ...context.env, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, METRICS_KEY_PREFIX: `${run}:`, INTERNAL_TOKEN: internalToken, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn' },
     installSignalHandlers: false,
     exit: (code) => {
       throw new Error(`metrics exited ${code}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BSON, MongoClient } from 'mongodb';
 import { Topics } from '@trackme/contracts';
-import { createKafka, createLogger, parseBrokers, topicFor } from '@trackme/platform';
+import { createKafka, createLogger, kafkaConnectionFromEnv, topicFor } from '@trackme/platform';
 import { freePort } from '@trackme/testkit';
 import { alternate, type LoadResult } from '../lib/load.js';
 import { fmt, type BenchContext, type Scenario } from '../lib/scenario.js';
@@ -154,7 +154,7 @@ function cpuTicks(pids: number[]): number {
 async function drain(system: BenchSystem, timeoutMs: number): Promise<{ seconds: number; lag: number }> {
   const env = system.env;
   const prefix = env['KAFKA_TOPIC_PREFIX'] ?? '';
-  const admin = createKafka({ brokers: parseBrokers(env['KAFKA_BROKERS']!), clientId: 'trackme-bench-lag' }, createLogger('bench', 'silent')).admin();
+  const admin = createKafka({ ...kafkaConnectionFromEnv(env, 'bench'), clientId: 'trackme-bench-lag' }, createLogger('bench', 'silent')).admin();
   const groups = [
     ['trackme-clients', Topics.clientCommands],
     ['trackme-read', Topics.clientEvents],

@@ -9,7 +9,11 @@
 #   up         provision, then start the profile's servers and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
 #   status     print each server's state and address
-# The "test" profile uses its own ports and starts from an empty data folder every time.
+#   env        print the variables that reach the profile's servers (addresses and credentials)
+# The "test" profile uses its own ports and starts from an empty data folder every time. Its
+# servers ask for credentials like a deployment's: Kafka for SASL/SCRAM-SHA-512, Redis for an ACL
+# user and password. The passwords are made up at each fresh start and kept in its state folder
+# (credentials.env); they protect nothing but that throwaway stack. The dev profile stays open.
 set -euo pipefail
 
 KAFKA_VERSION=4.1.2
@@ -33,6 +37,20 @@ FERRETDB_BUILD=$FERRETDB_VERSION-idindex1-updateconns1
 ferretdb_bin="$cache/ferretdb-$FERRETDB_BUILD/ferretdb"
 
 log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
+
+# users of the test profile: the application's, and the broker's own on the inter-broker listener
+APP_USER=trackme
+BROKER_USER=broker
+credentials="$state/credentials.env"
+secured() { [ "$profile" = test ]; }
+
+random_secret() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+
+make_credentials() {
+  [ -f "$credentials" ] && return
+  (umask 077 && printf 'APP_PASSWORD=%s\nBROKER_PASSWORD=%s\nREDIS_PASSWORD=%s\n' \
+    "$(random_secret)" "$(random_secret)" "$(random_secret)" >"$credentials")
+}
 
 provision_redis() {
   command -v redis-server >/dev/null && return
@@ -134,8 +152,14 @@ start_redis() {
   pid_alive "$state/redis.pid" && return
   assert_port_free redis "$redis_port" || return 1
   mkdir -p "$state/redis"
+  local acl=()
+  if secured; then
+    # only the application's user, by password; the passwordless default user is switched off
+    (umask 077 && printf 'user default off\nuser %s on >%s ~* &* +@all\n' "$APP_USER" "$REDIS_PASSWORD" >"$state/redis/users.acl")
+    acl=(--aclfile "$state/redis/users.acl")
+  fi
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
-    --save 60 1000 --appendonly yes --daemonize no \
+    --save 60 1000 --appendonly yes --daemonize no "${acl[@]}" \
     --logfile "$state/logs/redis.log" >/dev/null 2>&1 9>&- &
   echo $! >"$state/redis.pid"
   wait_port redis "$redis_port" "$state/redis.pid" "$state/logs/redis.log" 20
@@ -163,9 +187,20 @@ start_kafka() {
   assert_port_free kafka "$kafka_port" || return 1
   local conf="$state/kafka/server.properties"
   mkdir -p "$state/kafka"
+  local listener=PLAINTEXT scram=()
+  if secured; then
+    listener=SASL_PLAINTEXT
+    scram=(--add-scram "SCRAM-SHA-512=[name=$APP_USER,password=$APP_PASSWORD]"
+      --add-scram "SCRAM-SHA-512=[name=$BROKER_USER,password=$BROKER_PASSWORD]")
+  fi
   if [ ! -f "$conf" ]; then
-    sed -e "s#@KAFKA_PORT@#$kafka_port#g" -e "s#@CTRL_PORT@#$ctrl_port#g" \
-      -e "s#@LOG_DIR@#$state/kafka/data#g" "$root/deploy/local/kafka-server.properties" >"$conf"
+    (umask 077
+      sed -e "s#@KAFKA_PORT@#$kafka_port#g" -e "s#@CTRL_PORT@#$ctrl_port#g" -e "s#@LISTENER@#$listener#g" \
+        -e "s#@LOG_DIR@#$state/kafka/data#g" "$root/deploy/local/kafka-server.properties" >"$conf"
+      if secured; then
+        sed -e "s#@BROKER_USER@#$BROKER_USER#g" -e "s#@BROKER_PASSWORD@#$BROKER_PASSWORD#g" \
+          "$root/deploy/local/kafka-sasl.properties" >>"$conf"
+      fi)
   fi
   local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$root/deploy/local/kafka-log4j2.yaml"
@@ -173,7 +208,7 @@ start_kafka() {
   if [ ! -f "$state/kafka/data/meta.properties" ]; then
     local cluster_id
     cluster_id=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$conf" \
+    "${java[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$conf" "${scram[@]}" \
       >"$state/logs/kafka-format.log" 2>&1 || { tail -20 "$state/logs/kafka-format.log" >&2; exit 1; }
   fi
   "${java[@]}" kafka.Kafka "$conf" >"$state/logs/kafka.log" 2>&1 9>&- &
@@ -187,6 +222,7 @@ up() {
     rm -rf "$state"
   fi
   mkdir -p "$state/logs"
+  if secured; then make_credentials; load_credentials; fi
   start_redis & local r=$!
   start_mongo & local m=$!
   start_kafka & local k=$!
@@ -230,6 +266,23 @@ status() {
   return $rc
 }
 
+load_credentials() {
+  # shellcheck disable=SC1090
+  source "$credentials"
+}
+
+print_env() {
+  printf 'KAFKA_BROKERS=127.0.0.1:%s\nMONGO_URL=mongodb://127.0.0.1:%s/trackme\n' "$kafka_port" "$mongo_port"
+  if ! secured; then
+    printf 'REDIS_URL=redis://127.0.0.1:%s\n' "$redis_port"
+    return
+  fi
+  [ -f "$credentials" ] || { log "no credentials yet: run 'stack.sh up $profile' first"; return 1; }
+  load_credentials
+  printf 'KAFKA_SASL_MECHANISM=SCRAM-SHA-512\nKAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD=%s\n' "$APP_USER" "$APP_PASSWORD"
+  printf 'REDIS_URL=redis://%s:%s@127.0.0.1:%s\n' "$APP_USER" "$REDIS_PASSWORD" "$redis_port"
+}
+
 # one up/down at a time per profile: a restart must not interleave with the previous stop
 # (servers are started with fd 9 closed so they do not hold the lock after `up` returns)
 lock() { mkdir -p "$root/.local/stack"; exec 9>"$root/.local/stack/$profile.lock"; flock 9; }
@@ -241,7 +294,6 @@ case "$cmd" in
   # drops the profile's data (topics, databases, Redis): a clean slate, e.g. before benchmarks
   reset) lock; down; rm -rf "$state" ;;
   status) status ;;
-  env) printf 'KAFKA_BROKERS=127.0.0.1:%s\nMONGO_URL=mongodb://127.0.0.1:%s/trackme\nREDIS_URL=redis://127.0.0.1:%s\n' \
-         "$kafka_port" "$mongo_port" "$redis_port" ;;
+  env) print_env ;;
   *) echo "usage: $0 provision|up|down|reset|status|env [dev|test]" >&2; exit 2 ;;
 esac

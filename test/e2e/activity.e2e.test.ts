@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { dlqTopicOf, Topics } from '@trackme/contracts';
-import { parseBrokers, topicFor } from '@trackme/platform';
+import { kafkaConnectionFromEnv, topicFor } from '@trackme/platform';
 import { http, isolatedEnv, REPO_ROOT, spawnService, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
 
 /**
@@ -28,9 +28,9 @@ beforeAll(async () => {
   started.push(read, clients, gateway);
   await Promise.all(started.map((s) => waitUntilReady(s)));
   api = `${gateway.url}/api/v1`;
-  external = new Kafka({ clientId: 'billing', brokers: parseBrokers(env.KAFKA_BROKERS), logLevel: logLevel.NOTHING }).producer();
+  external = new Kafka({ clientId: 'billing', ...kafkaConnectionFromEnv(env), logLevel: logLevel.NOTHING }).producer();
   await external.connect();
-  dead = await new TopicReader(env.KAFKA_BROKERS, dlqTopicOf(Topics.activity), env.KAFKA_TOPIC_PREFIX).start();
+  dead = await new TopicReader(env, dlqTopicOf(Topics.activity), env.KAFKA_TOPIC_PREFIX).start();
 }, 120_000);
 
 afterAll(async () => {

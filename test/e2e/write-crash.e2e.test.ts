@@ -24,7 +24,7 @@ beforeAll(async () => {
   gateway = await spawnService('gateway', { ...env, WRITE_TIMEOUT_MS: '2000' });
   spawned.push(clients, gateway);
   await Promise.all([waitUntilReady(clients), waitUntilReady(gateway)]);
-  events = await new TopicReader<{ client_id: string; version: number }>(env.KAFKA_BROKERS, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
+  events = await new TopicReader<{ client_id: string; version: number }>(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
   mongo = await MongoClient.connect(env.MONGO_URL);
 }, 120_000);
 
@@ -86,11 +86,11 @@ describe('kill -9 of the clients service during a stream of 500 commands', () =>
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < CLIENTS; i = next++) {
-        const created = await submit('POST', '/clients', { name: 'v0', email: `crash-${i}-${env.KAFKA_TOPIC_PREFIX}x@example.com` }, `create-${i}`);
+        const created = await submit('POST', '/clients', { name: 'v0', email: `crash-${i}-${env.KAFKA_TOPIC_PREFIX}x@example.com` }, `${env.KAFKA_TOPIC_PREFIX}create-${i}`);
         finals.push(created);
         const id = created.body.data.id as string;
         ids.push(id);
-        for (let v = 1; v <= PATCHES_PER_CLIENT; v++) finals.push(await submit('PATCH', `/clients/${id}`, { name: `v${v}` }, `patch-${i}-${v}`));
+        for (let v = 1; v <= PATCHES_PER_CLIENT; v++) finals.push(await submit('PATCH', `/clients/${id}`, { name: `v${v}` }, `${env.KAFKA_TOPIC_PREFIX}patch-${i}-${v}`));
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));

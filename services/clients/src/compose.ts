@@ -7,7 +7,7 @@ import {
   isMongoUnavailable,
   MessageConsumer,
   MessageProducer,
-  parseBrokers,
+  kafkaConnection,
   startInBackground,
   type Logger,
   type ServiceContext,
@@ -32,7 +32,7 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
   const repository = new ClientRepository(mongo.db);
 
   const kafka = createKafka(
-    { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-clients' },
+    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-clients' },
     logger,
   );
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);

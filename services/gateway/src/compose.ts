@@ -7,7 +7,7 @@ import {
   createKafka,
   createRedis,
   MessageProducer,
-  parseBrokers,
+  kafkaConnection,
   startInBackground,
   type Logger,
   type ServiceContext,
@@ -33,12 +33,12 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
   }
 
-  const redis = createRedis(config.REDIS_URL, 'trackme-gateway');
+  const redis = createRedis(config.REDIS_URL, 'trackme-gateway', { tlsCaFile: config.REDIS_TLS_CA_FILE });
   lifecycle.onStop('redis', () => redis.close());
   const operations = new OperationStore(redis.client, config.IDEMPOTENCY_TTL_HOURS * 3600);
 
   const kafka = createKafka(
-    { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-gateway' },
+    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-gateway' },
     logger,
   );
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);

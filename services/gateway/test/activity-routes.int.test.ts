@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTopicDeclarations, Topics, TOPIC_DECLARATIONS } from '@trackme/contracts';
-import { createKafka, createLogger, ensureTopics, parseBrokers } from '@trackme/platform';
-import { authed,
+import { ensureTopics } from '@trackme/platform';
+import {
+  authed,
   freePort,
   isolatedEnv,
   runInProcess,
-  testStack,
+  stackKafka,
   topicMessageCount,
   TopicReader,
   uniqueTopicPrefix,
@@ -29,7 +30,7 @@ beforeAll(async () => {
   env = await isolatedEnv();
   gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env });
   await waitReady(gateway);
-  reader = await new TopicReader(env.KAFKA_BROKERS, Topics.activity, env.KAFKA_TOPIC_PREFIX).start();
+  reader = await new TopicReader(env, Topics.activity, env.KAFKA_TOPIC_PREFIX).start();
 }, 90_000);
 
 afterAll(async () => {
@@ -41,7 +42,7 @@ const postEvents = async (service: InProcessService<GatewayConfig>, body: unknow
   service.app.inject(await authed({ method: 'POST', url: '/api/v1/events', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }));
 
 /** How many messages the (prefixed) activity topic holds, over all partitions. */
-const activityMessageCount = () => topicMessageCount(env.KAFKA_BROKERS, Topics.activity, env.KAFKA_TOPIC_PREFIX);
+const activityMessageCount = () => topicMessageCount(env, Topics.activity, env.KAFKA_TOPIC_PREFIX);
 
 /** The message on trackme.activity whose (plain JSON) value has this event_id. */
 const publishedEvent = (eventId: string) => reader.messages.find((m) => (m.envelope as unknown as { event_id?: string }).event_id === eventId);
@@ -164,7 +165,7 @@ describe('POST /events while Kafka cannot take the events', () => {
   it('answers 503 with Retry-After when Kafka does not acknowledge within WRITE_TIMEOUT_MS (topic missing)', async () => {
     // every topic but trackme.activity: the gateway is ready, but a send to the activity topic cannot complete
     const prefix = uniqueTopicPrefix();
-    const kafka = createKafka({ brokers: parseBrokers(testStack().KAFKA_BROKERS), clientId: 'trackme-test-setup' }, createLogger('test', 'silent'));
+    const kafka = stackKafka('trackme-test-setup');
     await ensureTopics(kafka, allTopicDeclarations(TOPIC_DECLARATIONS.filter((t) => t.name !== Topics.activity)), prefix);
     const slow = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, KAFKA_TOPIC_PREFIX: prefix, WRITE_TIMEOUT_MS: '500' });
     try {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const readUrl = `http://127.0.0.1:${(readStandIn.server.address() as AddressInfo).port}`;
   // no clients service runs: a valid write is published and answered 202 after a short wait
   gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: readUrl, WRITE_TIMEOUT_MS: '300' });
-  commands = await new TopicReader<{ fields: unknown }>(env.KAFKA_BROKERS, Topics.clientCommands, env.KAFKA_TOPIC_PREFIX).start();
+  commands = await new TopicReader<{ fields: unknown }>(env, Topics.clientCommands, env.KAFKA_TOPIC_PREFIX).start();
 }, 60_000);
 
 afterAll(async () => {

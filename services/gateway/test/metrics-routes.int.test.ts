@@ -71,7 +71,7 @@ beforeAll(async () => {
   const metricsUrl = await startStandIn();
   gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, METRICS_URL: metricsUrl });
   await waitReady(gateway);
-  reader = await new TopicReader<TriggerRollupCommand>(env.KAFKA_BROKERS, Topics.metricsCommands, env.KAFKA_TOPIC_PREFIX).start();
+  reader = await new TopicReader<TriggerRollupCommand>(env, Topics.metricsCommands, env.KAFKA_TOPIC_PREFIX).start();
 }, 90_000);
 
 afterAll(async () => {
@@ -90,7 +90,7 @@ beforeEach(() => {
   };
 });
 
-const commandsOnTopic = () => topicMessageCount(env.KAFKA_BROKERS, Topics.metricsCommands, env.KAFKA_TOPIC_PREFIX);
+const commandsOnTopic = () => topicMessageCount(env, Topics.metricsCommands, env.KAFKA_TOPIC_PREFIX);
 
 const calculate = async (service: InProcessService<GatewayConfig>, method: 'GET' | 'POST', query: string, correlationId = uniqueId('corr-')) =>
   service.app.inject(await authed({ method, url: `/api/v1/metrics/calculate?${query}`, headers: { 'x-correlation-id': correlationId } }));

@@ -8,7 +8,7 @@ import {
   isMongoUnavailable,
   MessageConsumer,
   MessageProducer,
-  parseBrokers,
+  kafkaConnection,
   startInBackground,
   topicFor,
   type ServiceContext,
@@ -45,11 +45,11 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const calendar = new Calendar(config.METRICS_TZ);
   const mongo = createMongo(config.MONGO_URL, 'trackme-metrics');
   lifecycle.onStop('mongo', () => mongo.close());
-  const redis = createRedis(config.REDIS_URL, 'trackme-metrics');
+  const redis = createRedis(config.REDIS_URL, 'trackme-metrics', { tlsCaFile: config.REDIS_TLS_CA_FILE });
   lifecycle.onStop('redis', () => redis.close());
 
   const kafka = createKafka(
-    { brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-metrics' },
+    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-metrics' },
     logger,
   );
   // dead-letter records of the consumers go through this producer

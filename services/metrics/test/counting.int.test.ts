@@ -12,8 +12,8 @@ import {
   type MetricRow,
   type RollupJob,
 } from '@trackme/contracts';
-import { buildEnvelope, createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
-import { internalHeaders, isolatedEnv, runInProcess, sampleClient, TopicReader, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { buildEnvelope, createLogger, MessageProducer } from '@trackme/platform';
+import { internalHeaders, isolatedEnv, runInProcess, sampleClient, stackKafka, TopicReader, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 
@@ -36,9 +36,9 @@ beforeAll(async () => {
   service = await runInProcess('metrics', MetricsConfigSchema, (context) => composeMetrics(context, { clock: () => NOW }), metricsEnv);
   await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'metrics ready', timeoutMs: 30_000 });
   const logger = createLogger('test', 'silent');
-  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  producer = new MessageProducer(stackKafka('test', env), logger, env.KAFKA_TOPIC_PREFIX);
   await producer.connect();
-  dead = await new TopicReader(env.KAFKA_BROKERS, dlqTopicOf(Topics.clientEvents), env.KAFKA_TOPIC_PREFIX).start();
+  dead = await new TopicReader(env, dlqTopicOf(Topics.clientEvents), env.KAFKA_TOPIC_PREFIX).start();
 }, 90_000);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStageProcess, METRIC_INTERVALS, TRIGGER_ROLLUP_TYPE, Topics, type MetricInterval, type MetricRow, type RollupJob } from '@trackme/contracts';
-import { createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
-import { internalHeaders, isolatedEnv, REPO_ROOT, runInProcess, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { createLogger, MessageProducer } from '@trackme/platform';
+import { internalHeaders, isolatedEnv, REPO_ROOT, runInProcess, stackKafka, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 import { generateHistory, toEnvelopes, type GeneratedEnvelope, type History } from './support/history-generator.js';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'metrics ready', timeoutMs: 30_000 });
   const logger = createLogger('test', 'silent');
-  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  producer = new MessageProducer(stackKafka('test', env), logger, env.KAFKA_TOPIC_PREFIX);
   await producer.connect();
 }, 120_000);
 

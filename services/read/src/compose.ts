@@ -9,7 +9,7 @@ import {
   isRedisUnavailable,
   MessageConsumer,
   MessageProducer,
-  parseBrokers,
+  kafkaConnection,
   startInBackground,
   type Logger,
   type ServiceContext,
@@ -30,14 +30,14 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const policy = { lastLoginDays: config.HIGHLIGHT_LAST_LOGIN_DAYS };
   const mongo = createMongo(config.MONGO_URL, 'trackme-read');
   lifecycle.onStop('mongo', () => mongo.close());
-  const redis = createRedis(config.REDIS_URL, 'trackme-read');
+  const redis = createRedis(config.REDIS_URL, 'trackme-read', { tlsCaFile: config.REDIS_TLS_CA_FILE });
   lifecycle.onStop('redis', () => redis.close());
   const cache = new ReadCache(redis.client, config.CACHE_KEY_PREFIX, config.CACHE_TTL_SECONDS);
   const source = new ClientSource(mongo.db, policy, new Bulkhead(config.READ_THROUGH_CONCURRENCY, config.READ_THROUGH_QUEUE, 'list reads from the database'));
   const loader = new ModelLoader(cache, source, logger, { reloadEveryMs: config.CACHE_RELOAD_MINUTES * 60_000 });
   lifecycle.onStop('cache loader', () => loader.stop());
 
-  const kafka = createKafka({ brokers: parseBrokers(config.KAFKA_BROKERS), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
+  const kafka = createKafka({ ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
   // only dead-letter records are produced here
   const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
   lifecycle.onStop('kafka producer', () => producer.disconnect());

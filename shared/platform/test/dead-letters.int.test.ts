@@ -3,18 +3,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { Headers, type TopicDeclaration } from '@trackme/contracts';
-import { REPO_ROOT, testStack, uniqueTopicPrefix, waitFor } from '@trackme/testkit';
+import { REPO_ROOT, stackKafka, testStack, uniqueTopicPrefix, waitFor } from '@trackme/testkit';
 import {
-  createKafka,
   createLogger,
   ensureTopics,
   MessageConsumer,
   MessageProducer,
-  parseBrokers,
   PoisonMessageError,
   readDeadLetters,
-  REPLAYED_FROM_HEADER,
   replayDeadLetters,
+  REPLAYED_FROM_HEADER,
   type InboundMessage,
 } from '../src/index.js';
 
@@ -36,7 +34,7 @@ const known = new Set<string>(['alice']);
 const processed: InboundMessage[] = [];
 
 beforeAll(async () => {
-  kafka = createKafka({ brokers: parseBrokers(testStack().KAFKA_BROKERS), clientId: 'dlq-int-test' }, logger);
+  kafka = stackKafka('dlq-int-test');
   prefix = uniqueTopicPrefix();
   await ensureTopics(kafka, declarations, prefix);
   producer = new MessageProducer(kafka, logger, prefix);

@@ -1,15 +1,13 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { Headers, type Envelope, type TopicDeclaration } from '@trackme/contracts';
-import { testStack, uniqueId, uniqueTopicPrefix, waitFor } from '@trackme/testkit';
+import { stackKafka, uniqueId, uniqueTopicPrefix, waitFor } from '@trackme/testkit';
 import {
-  createKafka,
   createLogger,
   DependencyUnavailableError,
   ensureTopics,
   MessageConsumer,
   MessageProducer,
-  parseBrokers,
   PoisonMessageError,
   withCorrelation,
   type BatchHandler,
@@ -28,7 +26,7 @@ let kafka: Kafka;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(() => {
-  kafka = createKafka({ brokers: parseBrokers(testStack().KAFKA_BROKERS), clientId: 'kafka-int-test' }, logger);
+  kafka = stackKafka('kafka-int-test');
 });
 
 afterEach(async () => {

@@ -1,13 +1,10 @@
 import { allTopicDeclarations } from '@trackme/contracts';
-import { createKafka, createLogger, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
+import { ensureTopics, runMigrations } from '@trackme/platform';
 import { uniqueId, uniqueTopicPrefix } from './ids.js';
-import { mongoUrlWithDatabase, testStack } from './stack.js';
+import { mongoUrlWithDatabase, stackKafka, testStack, type StackEnv } from './stack.js';
 import { TEST_INTERNAL_TOKEN, TEST_JWT_SECRET } from './tokens.js';
 
-export interface IsolatedEnv {
-  KAFKA_BROKERS: string;
-  MONGO_URL: string;
-  REDIS_URL: string;
+export interface IsolatedEnv extends StackEnv {
   KAFKA_TOPIC_PREFIX: string;
   JWT_SECRET: string;
   INTERNAL_TOKEN: string;
@@ -25,7 +22,7 @@ export async function isolatedEnv(): Promise<IsolatedEnv> {
   const stack = testStack();
   const prefix = uniqueTopicPrefix();
   const mongoUrl = mongoUrlWithDatabase(stack.MONGO_URL, uniqueId('db'));
-  const kafka = createKafka({ brokers: parseBrokers(stack.KAFKA_BROKERS), clientId: 'trackme-test-setup' }, createLogger('test', 'silent'));
+  const kafka = stackKafka('trackme-test-setup', stack);
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
   return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_NO_CACHE_PER_CALLER: '0' };
 }

@@ -1,11 +1,12 @@
-import { createKafka, createLogger, parseBrokers, topicFor } from '@trackme/platform';
+import { topicFor } from '@trackme/platform';
+import { stackKafka, type StackEnv } from './stack.js';
 
 /**
  * How many messages a (prefixed) topic holds over all its partitions, from the broker's offsets:
  * exact at once, unlike a reader that may not have caught up, so "nothing was published" is provable.
  */
-export async function topicMessageCount(brokers: string, topic: string, prefix = ''): Promise<number> {
-  const admin = createKafka({ brokers: parseBrokers(brokers), clientId: 'trackme-test-offsets' }, createLogger('test', 'silent')).admin();
+export async function topicMessageCount(stack: StackEnv, topic: string, prefix = ''): Promise<number> {
+  const admin = stackKafka('trackme-test-offsets', stack).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topicFor(prefix, topic));

@@ -1,7 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Envelope } from '@trackme/contracts';
-import { createKafka, createLogger, decodeHeaders, parseBrokers, topicFor } from '@trackme/platform';
+import { decodeHeaders, topicFor } from '@trackme/platform';
 import { uniqueId } from './ids.js';
+import { stackKafka, type StackEnv } from './stack.js';
 
 export interface ReadMessage<T = unknown> {
   key: string | null;
@@ -21,11 +22,11 @@ export class TopicReader<T = unknown> {
   private consumer?: ReturnType<Kafka['consumer']>;
 
   constructor(
-    brokers: string,
+    stack: StackEnv,
     private readonly topic: string,
     private readonly prefix = '',
   ) {
-    this.kafka = createKafka({ brokers: parseBrokers(brokers), clientId: 'trackme-test-reader' }, createLogger('reader', 'silent'));
+    this.kafka = stackKafka('trackme-test-reader', stack);
   }
 
   async start(): Promise<this> {

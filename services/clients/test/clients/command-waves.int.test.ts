@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
 import { CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
-import { buildEnvelope, createKafka, createLogger, MessageProducer, parseBrokers, type InboundMessage } from '@trackme/platform';
-import { isolatedEnv, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
+import { buildEnvelope, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
+import { isolatedEnv, stackKafka, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
 import { ClientRepository } from '../../src/clients/client-repository.js';
 import { createCommandHandler, type CommandItem } from '../../src/clients/command-handler.js';
 import { EmailDirectory } from '../../src/clients/email-directory.js';
@@ -26,10 +26,10 @@ beforeAll(async () => {
   mongo = await MongoClient.connect(env.MONGO_URL);
   db = mongo.db();
   const logger = createLogger('test', 'silent');
-  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'wave-test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  producer = new MessageProducer(stackKafka('wave-test', env), logger, env.KAFKA_TOPIC_PREFIX);
   await producer.connect();
-  replies = await new TopicReader<CommandReply>(env.KAFKA_BROKERS, Topics.commandReplies, env.KAFKA_TOPIC_PREFIX).start();
-  events = await new TopicReader(env.KAFKA_BROKERS, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
+  replies = await new TopicReader<CommandReply>(env, Topics.commandReplies, env.KAFKA_TOPIC_PREFIX).start();
+  events = await new TopicReader(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
   handle = createCommandHandler({ repository: new ClientRepository(db), directory: new EmailDirectory(db), producer, process: stages, logger });
 }, 90_000);
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { CommandTypes, Topics, type CommandReply } from '@trackme/contracts';
-import { createKafka, createLogger, MessageProducer, parseBrokers } from '@trackme/platform';
-import { isolatedEnv, runInProcess, TopicReader, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { createLogger, MessageProducer } from '@trackme/platform';
+import { isolatedEnv, runInProcess, stackKafka, TopicReader, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeClients } from '../../src/compose.js';
 import { ClientsConfigSchema, type ClientsConfig } from '../../src/config.js';
 
@@ -20,10 +20,10 @@ beforeAll(async () => {
   service = await runInProcess('clients', ClientsConfigSchema, composeClients, { ...env });
   await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'clients ready', timeoutMs: 30_000 });
   const logger = createLogger('test', 'silent');
-  producer = new MessageProducer(createKafka({ brokers: parseBrokers(env.KAFKA_BROKERS), clientId: 'test' }, logger), logger, env.KAFKA_TOPIC_PREFIX);
+  producer = new MessageProducer(stackKafka('test', env), logger, env.KAFKA_TOPIC_PREFIX);
   await producer.connect();
-  replies = await new TopicReader<CommandReply>(env.KAFKA_BROKERS, Topics.commandReplies, env.KAFKA_TOPIC_PREFIX).start();
-  events = await new TopicReader(env.KAFKA_BROKERS, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
+  replies = await new TopicReader<CommandReply>(env, Topics.commandReplies, env.KAFKA_TOPIC_PREFIX).start();
+  events = await new TopicReader(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
   mongo = await MongoClient.connect(env.MONGO_URL);
 }, 90_000);
 
@@ -108,7 +108,7 @@ describe('clients service applying commands from Kafka', () => {
   });
 
   it('dead-letters a command that is not valid and keeps applying the next ones', async () => {
-    const dlq = await new TopicReader(env.KAFKA_BROKERS, `${Topics.clientCommands}.dlq`, env.KAFKA_TOPIC_PREFIX).start();
+    const dlq = await new TopicReader(env, `${Topics.clientCommands}.dlq`, env.KAFKA_TOPIC_PREFIX).start();
     try {
       const clientId = randomUUID();
       await producer.send(Topics.clientCommands, [{ key: clientId, value: '{"not":"an envelope"' }]);

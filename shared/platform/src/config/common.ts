@@ -25,12 +25,31 @@ export const HttpConfig = (defaultPort: number) => ({
 /** The metrics port of a service is its API port's default plus this (gateway 8080 → 9080). */
 export const METRICS_PORT_OFFSET = 1000;
 
-export const KafkaConfig = {
+const SaslMechanism = Type.Union([Type.Literal('SCRAM-SHA-512'), Type.Literal('SCRAM-SHA-256'), Type.Literal('PLAIN')], {
+  description: 'SASL mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (only over TLS); unset: no SASL',
+});
+
+/**
+ * Where the brokers are and how to prove who we are to them: every process that opens a Kafka
+ * client (services, scripts, benchmarks, tests) reads these, through `kafkaConnection`.
+ */
+export const KafkaConnectionConfig = {
   KAFKA_BROKERS: Type.String({
     minLength: 1,
     pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
     description: 'Comma-separated Kafka bootstrap servers (host:port,...)',
   }),
+  KAFKA_TLS: Type.Boolean({ default: false, description: 'Connect to the brokers over TLS (verified against the system CAs or KAFKA_TLS_CA_FILE)' }),
+  KAFKA_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA(s) that signed the brokers\' certificates (needs KAFKA_TLS=true)' })),
+  KAFKA_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate for mutual TLS (with KAFKA_TLS_KEY_FILE)' })),
+  KAFKA_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of KAFKA_TLS_CERT_FILE' })),
+  KAFKA_SASL_MECHANISM: Type.Optional(SaslMechanism),
+  KAFKA_SASL_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'SASL user (the service\'s Kafka principal)' })),
+  KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ minLength: 1, writeOnly: true, description: 'SASL password of KAFKA_SASL_USERNAME' })),
+};
+
+export const KafkaConfig = {
+  ...KafkaConnectionConfig,
   KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Kafka client id (default: the service name)' })),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
     default: 30_000,
@@ -46,11 +65,20 @@ export const KafkaConfig = {
 };
 
 export const MongoConfig = {
-  MONGO_URL: Type.String({ minLength: 1, pattern: '^mongodb(\\+srv)?://', description: 'MongoDB connection string (database in the path)' }),
+  MONGO_URL: Type.String({
+    minLength: 1,
+    pattern: '^mongodb(\\+srv)?://',
+    description: 'MongoDB connection string (database in the path); credentials and TLS go in it too: user:password@, ?authSource=, tls=true, tlsCAFile=, tlsCertificateKeyFile=',
+  }),
 };
 
 export const RedisConfig = {
-  REDIS_URL: Type.String({ minLength: 1, pattern: '^rediss?://', description: 'Redis connection URL' }),
+  REDIS_URL: Type.String({
+    minLength: 1,
+    pattern: '^rediss?://',
+    description: 'Redis connection URL: redis://[user:password@]host:port[/db]; rediss:// for TLS',
+  }),
+  REDIS_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the Redis server certificate (rediss:// only; default: the system CAs)' })),
 };
 
 /** The service token the gateway presents to the internal APIs of read and metrics. */

@@ -1,5 +1,6 @@
-import type { Static, TObject } from 'typebox';
+import type { Static, TObject, TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { backendConfigProblems } from './backend-checks.js';
 
 /** One bad or missing variable, named so an operator can fix it without reading code. */
 export interface ConfigProblem {
@@ -23,6 +24,8 @@ export class ConfigError extends Error {
  * Validates the environment against a service's schema once, at boot, and returns a typed,
  * defaulted, converted object. Every problem is reported at once, not the first one only.
  * Empty strings count as unset so `PORT=` in an .env file falls back to the default.
+ * Combinations of the common backend settings (Kafka SASL/TLS, Redis and Mongo TLS files) are
+ * checked after each variable, so a half-configured backend stops the service at start too.
  */
 export function loadConfig<S extends TObject>(
   service: string,
@@ -37,16 +40,27 @@ export function loadConfig<S extends TObject>(
   const converted = Value.Convert(schema, Value.Default(schema, raw)) as Record<string, unknown>;
   // each variable is checked on its own so one bad value never hides another
   const problems: ConfigProblem[] = [];
+  const valid: Record<string, unknown> = {};
   const required = new Set(schema.required ?? []);
-  for (const [variable, propertySchema] of Object.entries(schema.properties)) {
+  for (const [variable, propertySchema] of Object.entries(schema.properties) as Array<[string, TSchema & { writeOnly?: boolean }]>) {
     const value = converted[variable];
     if (value === undefined) {
       if (required.has(variable)) problems.push({ variable, message: 'is required but not set' });
       continue;
     }
     const [first] = Value.Errors(propertySchema, value);
-    if (first) problems.push({ variable, message: `${first.message} (got ${JSON.stringify(env[variable])})` });
+    if (first) problems.push({ variable, message: `${first.message} (got ${shown(env[variable], propertySchema.writeOnly === true)})` });
+    else valid[variable] = value;
   }
+  // a variable already reported as invalid is not reported again for what it would have combined with
+  const reported = new Set(problems.map((p) => p.variable));
+  problems.push(...backendConfigProblems(valid).filter((p) => !reported.has(p.variable)));
   if (problems.length > 0) throw new ConfigError(service, problems);
   return converted as Static<S>;
+}
+
+/** A rejected value as the problem shows it: never a secret, nor the password inside a URL. */
+function shown(value: string | undefined, secret: boolean): string {
+  if (secret) return '(hidden)';
+  return JSON.stringify(value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@]*@/i, '$1:***@'));
 }

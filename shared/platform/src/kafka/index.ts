@@ -1,4 +1,5 @@
 export * from './kafka.js';
+export * from './connection.js';
 export * from './headers.js';
 export * from './producer.js';
 export * from './consumer.js';

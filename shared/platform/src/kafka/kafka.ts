@@ -1,8 +1,8 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
+import type { KafkaConnection } from './connection.js';
 
-export interface KafkaSettings {
-  brokers: string[];
+export interface KafkaSettings extends KafkaConnection {
   clientId: string;
   /** prepended to every topic name this process uses */
   topicPrefix?: string;
@@ -12,16 +12,14 @@ export interface KafkaSettings {
 const CONNECTION_RETRIES = 8;
 const CONNECTION_TIMEOUT_MS = 3_000;
 
-export function parseBrokers(list: string): string[] {
-  return list.split(',').map((b) => b.trim()).filter(Boolean);
-}
-
 /** One kafkajs client per process, logging through pino. */
 export function createKafka(settings: KafkaSettings, logger: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...(settings.ssl === undefined ? {} : { ssl: settings.ssl }),
+    ...(settings.sasl === undefined ? {} : { sasl: settings.sasl }),
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     retry: { retries: CONNECTION_RETRIES, initialRetryTime: 200, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 export interface RedisConnection {
@@ -10,13 +11,20 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_TIMEOUT_MS = 1_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
+export interface RedisOptions {
+  /** PEM file of the CA that signed the server's certificate (rediss:// URLs; default: the system CAs) */
+  tlsCaFile?: string | undefined;
+}
+
 /**
  * ioredis reconnects forever with a capped backoff; commands fail fast while it is down
- * (no offline queue), so callers can fall back instead of hanging.
+ * (no offline queue), so callers can fall back instead of hanging. The URL carries the ACL user
+ * and password (`redis://user:password@host:port`) and, as `rediss://`, turns TLS on.
  */
-export function createRedis(url: string, connectionName: string): RedisConnection {
+export function createRedis(url: string, connectionName: string, options: RedisOptions = {}): RedisConnection {
   const client = new Redis(url, {
     connectionName,
+    ...(options.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(options.tlsCaFile) } }),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
