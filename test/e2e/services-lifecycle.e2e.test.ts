@@ -85,10 +85,13 @@ describe('the four services as processes', () => {
   });
 
   it('refuses to start the gateway without a key to verify tokens with, and never disables authentication silently', async () => {
-    const { JWT_SECRET: _secret, ...withoutSecret } = await stackEnv();
+    const { JWT_SECRET: _secret, AUTH_SIGNING_KEY: _key, ...withoutSecret } = await stackEnv();
     const refused = await spawnService('gateway', withoutSecret);
     expect(await refused.exited).toBe(1);
-    expect(refused.output()).toContain('JWT_SECRET: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL');
+    expect(refused.output()).toContain('JWT_SECRET: AUTH_MODE=jwt needs AUTH_SIGNING_KEY (its own sign-in), JWT_SECRET (HS256) or JWKS_URL');
+    const notAKey = await spawnService('gateway', { ...withoutSecret, AUTH_SIGNING_KEY: 'not-a-key' });
+    expect(await notAKey.exited).toBe(1);
+    expect(notAKey.output()).toContain('AUTH_SIGNING_KEY: must be a PKCS#8 PEM or a JWK of an Ed25519 or P-256 private key');
     const short = await spawnService('gateway', { ...withoutSecret, JWT_SECRET: 'too-short' });
     expect(await short.exited).toBe(1);
     expect(short.output()).toContain('JWT_SECRET: must not have fewer than 32 characters');

@@ -2,7 +2,7 @@ import { allTopicDeclarations } from '@trackme/contracts';
 import { createKafka, createLogger, ensureTopics, parseBrokers, runMigrations } from '@trackme/platform';
 import { uniqueId, uniqueTopicPrefix } from './ids.js';
 import { mongoUrlWithDatabase, testStack } from './stack.js';
-import { TEST_INTERNAL_TOKEN, TEST_JWT_SECRET } from './tokens.js';
+import { TEST_INTERNAL_TOKEN, TEST_JWT_SECRET, TEST_SIGNING_KEY } from './tokens.js';
 
 export interface IsolatedEnv {
   KAFKA_BROKERS: string;
@@ -10,6 +10,7 @@ export interface IsolatedEnv {
   REDIS_URL: string;
   KAFKA_TOPIC_PREFIX: string;
   JWT_SECRET: string;
+  AUTH_SIGNING_KEY: string;
   INTERNAL_TOKEN: string;
   /** request budgets off: tests share one Redis and one test subject (the rate-limit test sets its own) */
   RATE_LIMIT_PER_CALLER: string;
@@ -26,5 +27,5 @@ export async function isolatedEnv(): Promise<IsolatedEnv> {
   const mongoUrl = mongoUrlWithDatabase(stack.MONGO_URL, uniqueId('db'));
   const kafka = createKafka({ brokers: parseBrokers(stack.KAFKA_BROKERS), clientId: 'trackme-test-setup' }, createLogger('test', 'silent'));
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
-  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0' };
+  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, AUTH_SIGNING_KEY: TEST_SIGNING_KEY, INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0' };
 }
