@@ -43,7 +43,7 @@ const VERIFIED_MAX = 10_000;
 export class TokenVerifier {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-  private readonly own: { keys: JWTVerifyGetKey; kids: ReadonlySet<string | undefined> } | undefined;
+  private readonly own: { keys: JWTVerifyGetKey; kids: ReadonlySet<string | undefined>; algs: ReadonlySet<string | undefined> } | undefined;
   private readonly now: () => number;
   /**
    * Tokens that verified, by their exact text, until they expire (with the leeway) or for at most
@@ -55,7 +55,9 @@ export class TokenVerifier {
   constructor(private readonly options: VerifierOptions) {
     this.secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
     this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 2_000 }) : undefined;
-    this.own = options.ownKeys ? { keys: createLocalJWKSet(options.ownKeys), kids: new Set(options.ownKeys.keys.map((k) => k.kid)) } : undefined;
+    this.own = options.ownKeys
+      ? { keys: createLocalJWKSet(options.ownKeys), kids: new Set(options.ownKeys.keys.map((k) => k.kid)), algs: new Set(options.ownKeys.keys.map((k) => k.alg)) }
+      : undefined;
     this.now = options.now ?? Date.now;
   }
 
@@ -93,7 +95,7 @@ export class TokenVerifier {
     let payload: JWTPayload;
     try {
       if (alg === 'HS256' && this.secret) payload = (await jwtVerify(token, this.secret, { ...checks, algorithms: ['HS256'] })).payload;
-      else if (alg !== undefined && ASYMMETRIC.includes(alg) && (this.jwks || this.own)) payload = (await jwtVerify(token, this.asymmetricKey, { ...checks, algorithms: ASYMMETRIC })).payload;
+      else if (alg !== undefined && ASYMMETRIC.includes(alg) && (this.jwks || this.own?.algs.has(alg))) payload = (await jwtVerify(token, this.asymmetricKey, { ...checks, algorithms: ASYMMETRIC })).payload;
       else throw new InvalidTokenError(`algorithm ${alg ?? 'missing'} is not accepted`);
     } catch (error) {
       // the key server being away is our problem, not a bad token
