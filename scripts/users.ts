@@ -64,7 +64,8 @@ const { values, positionals } = parseArgs({ allowPositionals: true, options: { r
 const problems = [
   ...(positionals[0] === 'create' && positionals.length === 1 ? [] : ['the command is create']),
   ...(isRole(values.role) ? [] : ['--role must be super_user, admin or manager']),
-  ...(values.email ? [] : ['--email is required']),
+  ...(values.email && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(values.email) && values.email.length <= 254 ? [] : ['--email must be an email address']),
+  ...(values.name === undefined || (values.name.trim().length > 0 && values.name.length <= 200) ? [] : ['--name must be 1 to 200 characters']),
 ];
 if (problems.length > 0) {
   console.error(`${problems.join('\n')}\n${USAGE}`);

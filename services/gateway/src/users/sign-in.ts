@@ -1,3 +1,4 @@
+import { normalizeEmail } from '@trackme/contracts';
 import { UnauthorizedError } from '@trackme/platform';
 import type { LoginThrottle } from './login-throttle.js';
 import { dummyHash, hashPassword, needsRehash, passwordMatches } from './password-hasher.js';
@@ -59,7 +60,7 @@ export class SignIn {
    */
   async login(email: string, password: string, address: string): Promise<SignInOutcome> {
     const { users, throttle } = this.deps;
-    const account = email.trim().toLowerCase();
+    const account = normalizeEmail(email);
     await throttle.check(address, account);
     const user = await users.findByEmail(email);
     const matches = await passwordMatches(user?.password ?? (await dummyHash()), password);
