@@ -54,6 +54,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     { perAccount: config.LOGIN_FAILURES_PER_ACCOUNT, perAddress: config.LOGIN_FAILURES_PER_ADDRESS, windowMs: config.LOGIN_FAILURE_WINDOW_SECONDS * 1000 },
     logger,
     registry,
+    config.LOGIN_THROTTLE_KEY_PREFIX,
   );
   if (!issuer) logger.warn('AUTH_SIGNING_KEY is not set: users cannot sign in (POST /auth/login answers 404)');
 

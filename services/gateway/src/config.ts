@@ -56,6 +56,12 @@ export const GatewayConfigSchema = Type.Object({
     maximum: 100_000,
     description: 'Failed sign-ins, refused refresh tokens and self-registrations from one IP per window before 429',
   }),
+  LOGIN_THROTTLE_KEY_PREFIX: Type.String({
+    default: 'trackme:signin:',
+    minLength: 1,
+    pattern: '^[A-Za-z0-9:._-]+$',
+    description: 'Prefix of the Redis keys counting failed sign-ins (gateways sharing one keep the same counts)',
+  }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, maximum: 86_400, description: 'Window of the sign-in failure counts, from the first failure' }),
   RATE_LIMIT_PER_CALLER: Type.Integer({ default: 6_000, minimum: 0, maximum: 1_000_000, description: 'Requests per window of one authenticated caller (token subject) before 429; 0: no limit' }),
   RATE_LIMIT_PER_ADDRESS: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'Requests per window from one IP without a valid token before 429; 0: no limit' }),
