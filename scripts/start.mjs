@@ -4,7 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devInternalToken, devJwtSecret } from './lib/dev-secret.mjs';
+import { MongoClient } from 'mongodb';
+import { devInternalToken, devJwtSecret, devSigningKey } from './lib/dev-secret.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -36,6 +37,8 @@ const env = { ...stackAddresses, ...process.env };
 // the gateway verifies bearer tokens; without a configured secret or JWKS it gets a local
 // development secret (generated once into .local/), the one `npm run token` signs with
 if (!env.JWT_SECRET && !env.JWKS_URL && env.AUTH_MODE !== 'disabled') env.JWT_SECRET = devJwtSecret(env);
+// users sign in with tokens the gateway signs with this key (generated once into .local/ when unset)
+env.AUTH_SIGNING_KEY = devSigningKey(env);
 // read and metrics answer only the gateway, which presents this token
 env.INTERNAL_TOKEN = devInternalToken(env);
 
@@ -108,4 +111,20 @@ say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
 say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
 say(env.AUTH_MODE === 'disabled' ? 'AUTH_MODE=disabled: the API checks no token' : 'token    TOKEN=$(npm run --silent token -- --role admin --ttl 1h); curl -H "Authorization: Bearer $TOKEN" …');
+await sayHowToCreateTheFirstUser();
 say('Ctrl-C stops everything npm start started');
+
+/** A fresh system has no user to sign in with: say how to make the first super_user. */
+async function sayHowToCreateTheFirstUser() {
+  const mongo = new MongoClient(env.MONGO_URL, { serverSelectionTimeoutMS: 5_000 });
+  try {
+    if ((await mongo.db().collection('users').countDocuments({}, { limit: 1 })) > 0) return;
+    say('no user yet: create the first super_user (asks for the password; or pipe it on stdin):');
+    say('  npm run users -- create --role super_user --email you@example.com --name "Your Name"');
+    say(`  then POST ${basePath}/auth/login with {"email", "password"}`);
+  } catch (error) {
+    say(`could not count the users (${error.message})`);
+  } finally {
+    await mongo.close();
+  }
+}

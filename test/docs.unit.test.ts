@@ -29,6 +29,10 @@ describe('the committed OpenAPI document', () => {
     };
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/auth/login',
+      '/auth/logout',
+      '/auth/refresh',
+      '/auth/register',
       '/clients',
       '/clients/{id}',
       '/clients/{id}/history',
@@ -39,11 +43,20 @@ describe('the committed OpenAPI document', () => {
       '/metrics/jobs/{id}',
       '/operations/{id}',
       '/stages',
+      '/users',
+      '/users/{id}',
     ]);
-    // every API route needs a bearer token, and says what happens without one or without the role
+    // every API route needs a bearer token, and says what happens without one or without the role;
+    // signing in is the exception (the refresh token is the credential of refresh and logout)
     expect(document.components.securitySchemes?.['bearer']).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    const PUBLIC = new Set(['/auth/login', '/auth/refresh', '/auth/logout']);
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
+        if (PUBLIC.has(path)) {
+          expect(operation.security, `${method} ${path}`).toEqual([]);
+          expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '413']));
+          continue;
+        }
         expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
         expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '401', '403']));
         // problems are documented as they are sent (RFC 9457), so a client can tell them apart
@@ -59,6 +72,8 @@ describe('the committed OpenAPI document', () => {
     expect(statuses('/metrics/calculate', 'post')).toEqual(['202', '400', '503']);
     expect(statuses('/metrics', 'get')).toEqual(['200', '400', '503']);
     expect(statuses('/metrics/jobs/{id}', 'get')).toEqual(['200', '400', '404', '503']);
+    expect(statuses('/auth/login', 'post')).toEqual(['200', '400', '404', '413', '429']);
+    expect(statuses('/users/{id}', 'delete')).toEqual(['204', '400', '404', '409']);
   });
 
   type Operation = { operationId?: string; responses: Record<string, { links?: Record<string, { operationId: string; parameters: object }> }> };

@@ -34,6 +34,7 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     // Redis keys of their own too: the read cache and the metrics keys of `npm start` stay apart
     CACHE_KEY_PREFIX: `trackme:${namespace}:cache:`,
     METRICS_KEY_PREFIX: `trackme:${namespace}:metrics:`,
+    LOGIN_THROTTLE_KEY_PREFIX: `trackme:${namespace}:signin:`,
     JWT_SECRET: devJwtSecret() as string,
     INTERNAL_TOKEN: randomBytes(24).toString('hex'),
     // one token sends everything

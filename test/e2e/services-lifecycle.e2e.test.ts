@@ -87,11 +87,17 @@ describe('the four services as processes', () => {
   });
 
   it('refuses to start the gateway without a key to verify tokens with, and never disables authentication silently', async () => {
-    const { JWT_SECRET: _secret, ...withoutSecret } = await stackEnv();
-    const refused = await spawnService('gateway', withoutSecret);
+    const { JWT_SECRET: _secret, AUTH_SIGNING_KEY: _key, ...withoutSecret } = await stackEnv();
+    // the refusals are independent: started together, they take the time of one
+    const [refused, notAKey, short] = await Promise.all([
+      spawnService('gateway', withoutSecret),
+      spawnService('gateway', { ...withoutSecret, AUTH_SIGNING_KEY: 'not-a-key' }),
+      spawnService('gateway', { ...withoutSecret, JWT_SECRET: 'too-short' }),
+    ]);
     expect(await refused.exited).toBe(1);
-    expect(refused.output()).toContain('JWT_SECRET: AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL');
-    const short = await spawnService('gateway', { ...withoutSecret, JWT_SECRET: 'too-short' });
+    expect(refused.output()).toContain('JWT_SECRET: AUTH_MODE=jwt needs AUTH_SIGNING_KEY (its own sign-in), JWT_SECRET (HS256) or JWKS_URL');
+    expect(await notAKey.exited).toBe(1);
+    expect(notAKey.output()).toContain('AUTH_SIGNING_KEY: must be a PKCS#8 PEM or a JWK of an Ed25519 or P-256 private key');
     expect(await short.exited).toBe(1);
     expect(short.output()).toContain('JWT_SECRET: must not have fewer than 32 characters');
 
@@ -100,7 +106,7 @@ describe('the four services as processes', () => {
     await waitUntilReady(open);
     expect(open.output()).toContain('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled)');
     expect((await fetch(`${open.url}/api/v1/stages`)).status).toBe(200);
-  });
+  }, 60_000);
 
   it('stays up with /readyz 503 while a dependency is down, then becomes ready when it returns', async () => {
     // Mongo points at a port where nothing listens yet; Kafka and Redis are real

@@ -23,6 +23,10 @@ import { operationRoutes } from './operations/routes.js';
 import { ListCache } from './read/list-cache.js';
 import type { ReadClient } from './read/read-client.js';
 import { stageRoutes } from './stages/routes.js';
+import { authRoutes, type AuthRoutesOptions } from './users/auth-routes.js';
+import type { TokenIssuer } from './users/token-issuer.js';
+import type { UserStore } from './users/user-store.js';
+import { userRoutes } from './users/user-routes.js';
 
 export const API_TITLE = 'trackme API';
 export const API_VERSION = '1.0.0';
@@ -45,6 +49,8 @@ export interface GatewayDeps {
   metrics: MetricsClient;
   /** the producer for what is published without a reply (activity, rollup requests) */
   publishing: KafkaPublishing;
+  /** users and sign-in; the issuer is absent without AUTH_SIGNING_KEY */
+  accounts: AuthRoutesOptions & { users: UserStore; issuer: TokenIssuer | undefined };
 }
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
@@ -69,6 +75,8 @@ export function openApiOptions(basePath: string) {
         { name: 'operations', description: 'Results of writes answered 202 Accepted' },
         { name: 'activity', description: 'Activity reported by other systems (logins, app installs, autopayment changes)' },
         { name: 'metrics', description: 'Business metrics: rollups on request and the stored figures (definitions in docs/metrics.md)' },
+        { name: 'auth', description: 'Signing in: access tokens (15 minutes) and rotating refresh tokens' },
+        { name: 'users', description: 'The people who may use the API, and their roles' },
       ],
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
@@ -107,6 +115,9 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   // the older service served its UI here; keep old bookmarks working
   app.get('/swagger/index.html', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
   app.get('/swagger', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
+  // the public half of the key that signs sign-in tokens, for anyone verifying them (RFC 8414 location)
+  const jwks = deps.accounts.issuer?.jwks ?? { keys: [] };
+  app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks));
 
   await app.register(
     async (api) => {
@@ -127,6 +138,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(operationRoutes, { operations: deps.operations });
       await typed.register(activityRoutes, deps.publishing);
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
+      await typed.register(authRoutes, deps.accounts);
+      await typed.register(userRoutes, { users: deps.accounts.users, admin: deps.accounts.admin, basePath });
       answerOtherMethods(api, routes);
     },
     { prefix: basePath },

@@ -5,6 +5,7 @@ import {
   ConfigError,
   createHttpServer,
   createKafka,
+  createMongo,
   createRedis,
   MessageProducer,
   kafkaConnection,
@@ -23,12 +24,19 @@ import type { GatewayConfig } from './config.js';
 import { MetricsClient } from './metrics/metrics-client.js';
 import { ListCache } from './read/list-cache.js';
 import { ReadClient } from './read/read-client.js';
+import { LoginThrottle } from './users/login-throttle.js';
+import { RefreshTokens } from './users/refresh-tokens.js';
+import { SignIn } from './users/sign-in.js';
+import { TokenIssuer } from './users/token-issuer.js';
+import { UserAdmin } from './users/user-admin.js';
+import { UserStore } from './users/user-store.js';
 
-/** Composition root: stages → Redis → Kafka producer and reply consumer → read and metrics clients → HTTP app. */
+/** Composition root: stages → signing key → Redis and Mongo (users) → Kafka producer and reply consumer → read and metrics clients → HTTP app. */
 export async function composeGateway(context: ServiceContext<GatewayConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
   const process = loadStageProcess(config.STAGES_CONFIG);
-  const verifier = tokenVerifierOf(config);
+  const issuer = await tokenIssuerOf(config);
+  const verifier = tokenVerifierOf(config, issuer);
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
   }
@@ -36,6 +44,19 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   const redis = createRedis(config.REDIS_URL, 'trackme-gateway', { tlsCaFile: config.REDIS_TLS_CA_FILE });
   lifecycle.onStop('redis', () => redis.close());
   const operations = new OperationStore(redis.client, config.IDEMPOTENCY_TTL_HOURS * 3600);
+  // the gateway owns sign-in, so it is the one writer of users and refresh tokens
+  const mongo = createMongo(config.MONGO_URL, 'trackme-gateway');
+  lifecycle.onStop('mongo', () => mongo.close());
+  const users = new UserStore(mongo.db);
+  const refreshTokens = new RefreshTokens(mongo.db, config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+  const throttle = new LoginThrottle(
+    redis.client,
+    { perAccount: config.LOGIN_FAILURES_PER_ACCOUNT, perAddress: config.LOGIN_FAILURES_PER_ADDRESS, windowMs: config.LOGIN_FAILURE_WINDOW_SECONDS * 1000 },
+    logger,
+    registry,
+    config.LOGIN_THROTTLE_KEY_PREFIX,
+  );
+  if (!issuer) logger.warn('AUTH_SIGNING_KEY is not set: users cannot sign in (POST /auth/login answers 404)');
 
   const kafka = createKafka(
     { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-gateway' },
@@ -69,7 +90,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     logger,
     registry,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    readiness: { kafka: () => bus.isReady, redis: () => redis.ping() },
+    readiness: { kafka: () => bus.isReady, redis: () => redis.ping(), mongo: () => mongo.ping() },
   });
   const limiter = rateLimiterOf(config, redis.client, logger, registry);
   await registerGatewayApp(app, {
@@ -83,21 +104,43 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     metrics,
     write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS, onWritten: () => lists.clear() },
     publishing: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
+    accounts: {
+      users,
+      issuer,
+      admin: new UserAdmin(users, refreshTokens),
+      signIn: issuer ? new SignIn({ users, refresh: refreshTokens, issuer, throttle }) : undefined,
+      throttle,
+      selfRegistration: config.AUTH_SELF_REGISTRATION,
+    },
   });
   return app;
 }
 
+/** The signer of sign-in tokens, when AUTH_SIGNING_KEY is set; a key it cannot use stops the start. */
+async function tokenIssuerOf(config: GatewayConfig): Promise<TokenIssuer | undefined> {
+  if (!config.AUTH_SIGNING_KEY) return undefined;
+  try {
+    return await TokenIssuer.create(config.AUTH_SIGNING_KEY, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  } catch (error) {
+    throw new ConfigError('gateway', [{ variable: 'AUTH_SIGNING_KEY', message: (error as Error).message }]);
+  }
+}
+
 /** The token verifier of AUTH_MODE=jwt; a gateway without any key to check tokens with does not start. */
-function tokenVerifierOf(config: GatewayConfig): TokenVerifier | undefined {
+function tokenVerifierOf(config: GatewayConfig, issuer: TokenIssuer | undefined): TokenVerifier | undefined {
   if (config.AUTH_MODE === 'disabled') return undefined;
-  if (!config.JWT_SECRET && !config.JWKS_URL) {
+  if (!config.JWT_SECRET && !config.JWKS_URL && !issuer) {
     throw new ConfigError('gateway', [
-      { variable: 'JWT_SECRET', message: 'AUTH_MODE=jwt needs JWT_SECRET (HS256) or JWKS_URL (RS256/ES256/EdDSA) to verify tokens' },
+      {
+        variable: 'JWT_SECRET',
+        message: 'AUTH_MODE=jwt needs AUTH_SIGNING_KEY (its own sign-in), JWT_SECRET (HS256) or JWKS_URL (RS256/ES256/EdDSA) to verify tokens',
+      },
     ]);
   }
   return new TokenVerifier({
     ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
     ...(config.JWKS_URL ? { jwksUrl: config.JWKS_URL } : {}),
+    ...(issuer ? { ownKeys: issuer.jwks } : {}),
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });

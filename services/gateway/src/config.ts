@@ -1,11 +1,12 @@
 import { Type, type Static } from 'typebox';
-import { HttpConfig, InternalApiConfig, KafkaConfig, LogConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
+import { HttpConfig, InternalApiConfig, KafkaConfig, LogConfig, MongoConfig, RedisConfig, StagesConfig, TelemetryConfig } from '@trackme/platform';
 
 export const GatewayConfigSchema = Type.Object({
   ...LogConfig,
   ...HttpConfig(8080),
   ...KafkaConfig,
   ...RedisConfig,
+  ...MongoConfig,
   ...TelemetryConfig,
   ...InternalApiConfig,
   ...StagesConfig,
@@ -39,6 +40,29 @@ export const GatewayConfigSchema = Type.Object({
   JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS of the RS256 / ES256 / EdDSA keys that sign bearer tokens' })),
   JWT_ISSUER: Type.String({ default: 'trackme', minLength: 1, description: 'Required `iss` of bearer tokens' }),
   JWT_AUDIENCE: Type.String({ default: 'trackme-api', minLength: 1, description: 'Required `aud` of bearer tokens' }),
+  AUTH_SIGNING_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Private key (Ed25519 or P-256; PKCS#8 PEM or JWK) that signs the access tokens of POST /auth/login, whose public half is served at /.well-known/jwks.json; a secret. Without it users cannot sign in',
+    }),
+  ),
+  AUTH_SELF_REGISTRATION: Type.Boolean({ default: false, description: 'true: anyone may POST /auth/register, as a manager; false: it needs an admin or super_user token' }),
+  REFRESH_TOKEN_TTL_DAYS: Type.Integer({ default: 14, minimum: 1, maximum: 90, description: 'How long an unused refresh token stays valid (each use rotates it)' }),
+  LOGIN_FAILURES_PER_ACCOUNT: Type.Integer({ default: 5, minimum: 1, maximum: 1_000, description: 'Failed sign-ins of one email per window before 429' }),
+  LOGIN_FAILURES_PER_ADDRESS: Type.Integer({
+    default: 50,
+    minimum: 1,
+    maximum: 100_000,
+    description: 'Failed sign-ins, refused refresh tokens and self-registrations from one IP per window before 429',
+  }),
+  LOGIN_THROTTLE_KEY_PREFIX: Type.String({
+    default: 'trackme:signin:',
+    minLength: 1,
+    pattern: '^[A-Za-z0-9:._-]+$',
+    description: 'Prefix of the Redis keys counting failed sign-ins (gateways sharing one keep the same counts)',
+  }),
+  LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ default: 900, minimum: 1, maximum: 86_400, description: 'Window of the sign-in failure counts, from the first failure' }),
   RATE_LIMIT_PER_CALLER: Type.Integer({ default: 6_000, minimum: 0, maximum: 1_000_000, description: 'Requests per window of one authenticated caller (token subject) before 429; 0: no limit' }),
   RATE_LIMIT_PER_ADDRESS: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'Requests per window from one IP without a valid token before 429; 0: no limit' }),
   RATE_LIMIT_NO_CACHE_PER_CALLER: Type.Integer({ default: 30, minimum: 0, maximum: 1_000_000, description: 'Reads per window of one caller with Cache-Control: no-cache (they skip the caches and reach Mongo) before 429; 0: no limit' }),

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { internalHeaders, isolatedEnv, runInProcess, tokenFor, uniqueId, waitFor, type InProcessService } from '@trackme/testkit';
+import { MongoClient } from 'mongodb';
 import { composeRead } from '../../read/src/compose.js';
 import { ReadConfigSchema, type ReadConfig } from '../../read/src/config.js';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
+import { hashPassword } from '../src/users/password-hasher.js';
+import { UserStore } from '../src/users/user-store.js';
 
 /**
  * Who may call what: every API route against a missing or bad token (401) and against each role
@@ -37,6 +40,8 @@ interface RouteCase {
   /** what an allowed caller gets */
   allowed: number;
   readOnly: boolean;
+  /** changing and deleting users: super users only */
+  superUserOnly?: boolean;
 }
 
 const ROUTES: RouteCase[] = [
@@ -54,6 +59,12 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', url: '/api/v1/events', body: {}, allowed: 400, readOnly: false },
   { method: 'GET', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
   { method: 'POST', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
+  { method: 'GET', url: '/api/v1/users?limit=1', allowed: 200, readOnly: true },
+  { method: 'GET', url: '/api/v1/users/nobody', allowed: 404, readOnly: true },
+  { method: 'POST', url: '/api/v1/users', body: {}, allowed: 400, readOnly: false },
+  { method: 'POST', url: '/api/v1/auth/register', body: {}, allowed: 400, readOnly: false },
+  { method: 'PUT', url: '/api/v1/users/nobody', body: {}, allowed: 400, readOnly: false, superUserOnly: true },
+  { method: 'DELETE', url: '/api/v1/users/nobody', allowed: 404, readOnly: false, superUserOnly: true },
 ];
 
 async function call(route: RouteCase, authorization?: string) {
@@ -122,7 +133,8 @@ describe('internal APIs', () => {
 
 describe('roles', () => {
   const expected = (role: string, route: RouteCase) => {
-    if (role === 'super_user' || role === 'admin') return route.allowed;
+    if (role === 'super_user') return route.allowed;
+    if (role === 'admin') return route.superUserOnly ? 403 : route.allowed;
     if (role === 'manager') return route.readOnly ? route.allowed : 403;
     return 403;
   };
@@ -181,5 +193,58 @@ describe('rate limits', () => {
     const statuses = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await stages()).statusCode);
     expect(statuses).toEqual([401, 401, 429]);
+  });
+});
+
+describe('sign-in tokens', () => {
+  const password = 'violet-harbour-lantern';
+  let users: UserStore;
+  let mongo: MongoClient;
+
+  beforeAll(async () => {
+    mongo = await MongoClient.connect(gateway.context.config.MONGO_URL);
+    users = new UserStore(mongo.db());
+  });
+  afterAll(() => mongo?.close());
+
+  async function signedIn(role: 'admin' | 'manager') {
+    const email = `${uniqueId(role)}@example.com`.toLowerCase();
+    const user = await users.create({ name: role, email, passwordHash: await hashPassword(password), role }, new Date());
+    const answer = await gateway.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+    expect(answer.statusCode, answer.body).toBe(200);
+    return { id: user._id as string, ...answer.json<{ data: { token: string; refresh_token: string } }>().data };
+  }
+  const refresh = (refreshToken: string) => gateway.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: refreshToken } });
+
+  it('a login token is accepted as a bearer token beside HS256 ones, with the role it carries', async () => {
+    const { token } = await signedIn('manager');
+    expect((await call(ROUTES[1]!, `Bearer ${token}`)).statusCode).toBe(200);
+    expect((await call(ROUTES[7]!, `Bearer ${token}`)).statusCode).toBe(403);
+  });
+
+  it('a refresh token replayed after rotation: 401, and the rotated one dies with it', async () => {
+    const session = await signedIn('manager');
+    const rotated = await refresh(session.refresh_token);
+    expect(rotated.statusCode).toBe(200);
+    const replayed = await refresh(session.refresh_token);
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json()).toMatchObject({ code: 'unauthorized', detail: 'invalid refresh token' });
+    expect((await refresh(rotated.json<{ data: { refresh_token: string } }>().data.refresh_token)).statusCode).toBe(401);
+  });
+
+  it("a demoted user's refresh token: 401 at once", async () => {
+    const session = await signedIn('admin');
+    const demote = await gateway.app.inject({
+      method: 'PUT',
+      url: `/api/v1/users/${session.id}`,
+      payload: { role: 'manager' },
+      headers: { authorization: `Bearer ${await tokenFor('super_user')}` },
+    });
+    expect(demote.statusCode, demote.body).toBe(200);
+    expect((await refresh(session.refresh_token)).statusCode).toBe(401);
+  });
+
+  it('a made-up refresh token: 401', async () => {
+    expect((await refresh('A'.repeat(43))).statusCode).toBe(401);
   });
 });

@@ -73,6 +73,13 @@ const CORPUS: Array<[string, 'GET' | 'POST' | 'PUT' | 'PATCH', string, unknown, 
   ['$ne in an activity event', 'POST', '/events', { events: { $ne: null } }, 'events'],
   ['a body nested 40 levels deep', 'POST', '/clients', { ...valid, source: nested(40) }, `source${'.a'.repeat(31)}`],
   ['5,000 unknown fields (the answer lists 20)', 'POST', '/clients', { ...valid, ...manyUnknown }, 'extra_0'],
+  ['$ne as the login email', 'POST', '/auth/login', { email: { $ne: null }, password: 'whatever-it-is' }, 'email'],
+  ['$gt as the login password', 'POST', '/auth/login', { email: 'ann@example.com', password: { $gt: '' } }, 'password'],
+  ['$where beside a login', 'POST', '/auth/login', { email: 'ann@example.com', password: 'whatever-it-is', $where: '1' }, '$where'],
+  ['an overlong login password', 'POST', '/auth/login', { email: 'ann@example.com', password: long }, 'password'],
+  ['$ne as a refresh token', 'POST', '/auth/refresh', { refresh_token: { $ne: null } }, 'refresh_token'],
+  ['an operator in a new user’s role', 'POST', '/users', { name: 'Ann', email: 'ann@example.com', password: 'violet-harbour-lantern', role: { $ne: 'manager' } }, 'role'],
+  ['a user id with an operator', 'GET', '/users/%24ne', undefined, 'id'],
 ];
 
 describe('the injection corpus', () => {
@@ -87,6 +94,17 @@ describe('the injection corpus', () => {
       expect(problem.errors?.map((e) => e.field), answer.body).toContain(field);
     });
   }
+
+  it('refuses a 1 MB password before reading it: 413 as problem+json', async () => {
+    const answer = await gateway.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: JSON.stringify({ email: 'ann@example.com', password: 'x'.repeat(1_048_576) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(answer.statusCode).toBe(413);
+    expect(answer.headers['content-type']).toContain('application/problem+json');
+  });
 
   it('let nothing through to the clients service or the read service', async () => {
     // valid requests do get through, so the reader and the stand-in would have seen any of the corpus

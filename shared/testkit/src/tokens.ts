@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 /** The HS256 key every test environment's gateway verifies tokens with (isolatedEnv sets JWT_SECRET). */
 export const TEST_JWT_SECRET = 'trackme-tests-only-secret-0123456789abcdef';
+
+/** The gateway's sign-in key in every test environment (isolatedEnv sets AUTH_SIGNING_KEY): a fresh Ed25519 key per test process. */
+export const TEST_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 /** The service token of every test environment's internal APIs (isolatedEnv sets INTERNAL_TOKEN). */
 export const TEST_INTERNAL_TOKEN = 'trackme-tests-only-internal-token-0123456789';

@@ -12,10 +12,25 @@ export function permissionOf(method: string, url: string): Permission {
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
 
-/** onRoute hook of the API scope: the route's permission, its security requirement and its 400/401/403 in OpenAPI. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** a route anyone may call without a token (signing in); it checks its callers itself */
+    public?: boolean;
+  }
+}
+
+/**
+ * onRoute hook of the API scope: the route's permission (its own, else the table above), its
+ * security requirement and its 400/401/403 in OpenAPI. A public route gets neither.
+ */
 export function protectRoute(route: RouteOptions): void {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  route.config = { ...(route.config as object), permission: permissionOf(methods[0]!, route.url) };
+  const config = (route.config ?? {}) as { permission?: Permission; public?: boolean };
+  if (config.public) {
+    if (route.schema) route.schema = { ...route.schema, security: [], response: { ...problemResponses(400), ...(route.schema.response as object) } } as typeof route.schema;
+    return;
+  }
+  route.config = { ...config, permission: config.permission ?? permissionOf(methods[0]!, route.url) };
   if (route.schema) {
     route.schema = {
       ...route.schema,

@@ -1,11 +1,12 @@
 /**
- * The older service's roles, with its bugs fixed: every role reads; admins also write and
- * trigger metrics; super users may do everything.
+ * The older service's roles, with its bugs fixed: every role reads (users included); admins also
+ * write, trigger metrics and create users; super users may do everything, and only they change or
+ * delete users.
  */
 export const ROLES = ['super_user', 'admin', 'manager'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = ['read', 'write', 'metrics'] as const;
+export const PERMISSIONS = ['read', 'write', 'metrics', 'manage users'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { DependencyUnavailableError } from '@trackme/platform';
 import { isRole, type Role } from './roles.js';
 
@@ -20,6 +20,8 @@ export interface VerifierOptions {
   secret?: string;
   /** JWKS of the RS256 / ES256 / EdDSA keys */
   jwksUrl?: string;
+  /** the public keys of the gateway's own sign-in tokens, checked without fetching (by `kid`) */
+  ownKeys?: JSONWebKeySet;
   issuer: string;
   audience: string;
   /** leeway for exp and nbf */
@@ -44,6 +46,7 @@ const VERIFIED_MAX = 10_000;
 export class TokenVerifier {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly own: { keys: JWTVerifyGetKey; kids: ReadonlySet<string | undefined>; algs: ReadonlySet<string | undefined> } | undefined;
   private readonly now: () => number;
   /**
    * Tokens that verified, by their exact text, until they expire (with the leeway) or for at most
@@ -55,8 +58,15 @@ export class TokenVerifier {
   constructor(private readonly options: VerifierOptions) {
     this.secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
     this.jwks = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 2_000 }) : undefined;
+    this.own = options.ownKeys
+      ? { keys: createLocalJWKSet(options.ownKeys), kids: new Set(options.ownKeys.keys.map((k) => k.kid)), algs: new Set(options.ownKeys.keys.map((k) => k.alg)) }
+      : undefined;
     this.now = options.now ?? Date.now;
   }
+
+  /** The gateway's own key for its own tokens (by `kid`), the JWKS_URL keys for the others. */
+  private readonly asymmetricKey: JWTVerifyGetKey = (header, token) =>
+    this.own && (this.own.kids.has(header.kid) || !this.jwks) ? this.own.keys(header, token) : this.jwks!(header, token);
 
   async verify(token: string): Promise<Caller> {
     const now = this.now();
@@ -88,7 +98,7 @@ export class TokenVerifier {
     let payload: JWTPayload;
     try {
       if (alg === 'HS256' && this.secret) payload = (await jwtVerify(token, this.secret, { ...checks, algorithms: ['HS256'] })).payload;
-      else if (alg !== undefined && ASYMMETRIC.includes(alg) && this.jwks) payload = (await jwtVerify(token, this.jwks, { ...checks, algorithms: ASYMMETRIC })).payload;
+      else if (alg !== undefined && ASYMMETRIC.includes(alg) && (this.jwks || this.own?.algs.has(alg))) payload = (await jwtVerify(token, this.asymmetricKey, { ...checks, algorithms: ASYMMETRIC })).payload;
       else throw new InvalidTokenError(alg === undefined ? 'algorithm missing' : 'algorithm is not accepted');
     } catch (error) {
       // the key server being away is our problem, not a bad token
