@@ -8,6 +8,15 @@ import { Type, type Static } from 'typebox';
 const Text = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, pattern: '\\S', ...(description ? { description } : {}) });
 
+/**
+ * An instant a caller sends: RFC 3339 date-time, the form both the HTTP validator and the message
+ * validator accept and that a JavaScript Date can hold (no leap second `:60`, a `T` between date
+ * and time); the services store and answer it in UTC.
+ */
+const RFC3339_INSTANT = '^\\d{4}-\\d{2}-\\d{2}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$';
+export const InstantSchema = (description?: string) =>
+  Type.String({ format: 'date-time', pattern: RFC3339_INSTANT, ...(description ? { description } : {}) });
+
 export const ClientIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Client id' });
 
 export const AppStatusSchema = Type.Union([Type.Literal('installed'), Type.Literal('not_installed')], {
@@ -15,17 +24,29 @@ export const AppStatusSchema = Type.Union([Type.Literal('installed'), Type.Liter
 });
 export const AutopaymentSchema = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 
+export const CONTRACT_TEXT_MAX = { name: 200, number: 100, status: 50, payment_frequency: 50 } as const;
+export const CONTRACT_AMOUNT_MAX = 1e12;
+
+/**
+ * A contract as the older service stored it: nine fields. Only `id` and `autopayment` are
+ * required, so the older README's two-field contract keeps working; the others are checked
+ * when given (the older create refused a blank name or number).
+ */
 export const ContractSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^$.]+$', description: 'Contract id, unique within the client' }),
-    name: Type.Optional(Text(200)),
-    number: Type.Optional(Text(100)),
-    status: Type.Optional(Text(50)),
-    amount: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12 })),
-    autopayment: AutopaymentSchema,
+    name: Type.Optional(Text(CONTRACT_TEXT_MAX.name, 'Contract name; not blank')),
+    number: Type.Optional(Text(CONTRACT_TEXT_MAX.number, 'Contract number; not blank')),
+    status: Type.Optional(Text(CONTRACT_TEXT_MAX.status, 'e.g. active, pending, expired')),
+    conclusion_date: Type.Optional(InstantSchema('When the contract was signed and paid (RFC 3339); answered in UTC')),
+    expiration_date: Type.Optional(InstantSchema('When the contract expires (RFC 3339); answered in UTC')),
+    amount: Type.Optional(Type.Number({ minimum: 0, maximum: CONTRACT_AMOUNT_MAX, description: 'Payment amount' })),
+    payment_frequency: Type.Optional(Text(CONTRACT_TEXT_MAX.payment_frequency, 'e.g. monthly, quarterly, annually')),
+    autopayment: { ...AutopaymentSchema, description: 'disabled is highlighted in red on reads' },
   },
   { additionalProperties: false },
 );
+export type Contract = Static<typeof ContractSchema>;
 
 export const EMAIL_MAX_LENGTH = 254;
 export const EmailSchema = Type.String({ format: 'email', maxLength: EMAIL_MAX_LENGTH, description: 'Unique (case-insensitive)' });
