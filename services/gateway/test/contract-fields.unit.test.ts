@@ -104,3 +104,14 @@ describe('the HTTP edge and the command schema', () => {
     expect(Value.Check(CreateClientCommandSchema, command(createWith(fullContract)))).toBe(true);
   });
 });
+
+describe('last_login, an instant like the contract dates', () => {
+  it.each([
+    ['a leap second', '2016-12-31T23:59:60Z'],
+    ['a space for T', '2024-01-15 10:00:00Z'],
+  ])('is refused with %s, which the services could not store', async (_what, lastLogin) => {
+    const answer = await app.inject({ method: 'POST', url: '/clients', payload: { name: 'Ann Lee', email: 'ann@example.com', last_login: lastLogin } });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().errors.map((e: { field: string }) => e.field)).toContain('last_login');
+  });
+});

@@ -64,7 +64,7 @@ const writable = {
   source: Text(100, 'Where the client came from (e.g. website)'),
   channel: Text(100, 'Acquisition channel (e.g. organic)'),
   app: AppStatusSchema,
-  last_login: Type.String({ format: 'date-time' }),
+  last_login: InstantSchema(),
   contracts: Type.Array(ContractSchema, { maxItems: 100 }),
 };
 
