@@ -123,7 +123,18 @@ describe('counting change events into rollups', () => {
       app: 'installed',
       contracts: [
         { id: 'k1', autopayment: 'enabled' },
-        { id: 'k2', autopayment: 'disabled' },
+        // a contract with every field of the older service counts like any other
+        {
+          id: 'k2',
+          name: 'Premium plan',
+          number: 'PR-1',
+          status: 'active',
+          conclusion_date: '2026-11-01T10:00:00.000Z',
+          expiration_date: '2027-11-01T10:00:00.000Z',
+          amount: 1499.5,
+          payment_frequency: 'monthly',
+          autopayment: 'disabled',
+        },
       ],
       registration_date: '2026-11-02T09:00:00.000Z',
       last_updated: '2026-11-02T09:00:00.000Z',
