@@ -115,7 +115,18 @@ describe('metrics through the public API', () => {
     expect(valueOf(before, 'clients-per-stage', { stage: 'registration' })).toBe(2);
     expect(valueOf(before, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
     expect(valueOf(before, 'status-updates')).toBe(3);
-    expect(valueOf(before, 'conversion', { source: 'web' })).toBe(0);
+    expect(valueOf(before, 'source-conversion', { source: 'web' })).toBe(0);
+  });
+
+  it("answers the older service's source-conversion and channel-conversion queries", async () => {
+    const day = before[0]!.period_start;
+    const query = (type: string) => http('GET', `${api}/metrics?type=${type}&interval=day&from=${day}&to=${day}`);
+    const bySource = await query('source-conversion');
+    expect(bySource.status, JSON.stringify(bySource.body)).toBe(200);
+    // only the clients from web moved; the partner's client did not, so it has no row
+    expect(bySource.body.data.map((r: Row) => [r.type, r.labels, r.value])).toEqual([['source-conversion', { source: 'web' }, 0]]);
+    const byChannel = await query('channel-conversion');
+    expect(byChannel.body.data.map((r: Row) => [r.type, r.labels, r.value])).toEqual([['channel-conversion', { channel: 'unknown' }, 0]]);
   });
 
   it('brings the same figures back with `npm run metrics -- rebuild` after the metrics data is lost', async () => {

@@ -200,6 +200,12 @@ describe('GET /metrics', () => {
     expect(answer.body).toBe(PAGE);
   });
 
+  it.each(['source-conversion', 'channel-conversion'])("takes the older service's type=%s", async (type) => {
+    const answer = await gateway.app.inject(await authed({ url: `/api/v1/metrics?type=${type}` }));
+    expect(answer.statusCode).toBe(200);
+    expect(metricsService.requests.map((r) => r.url)).toEqual([`/internal/metrics?type=${type}&limit=100&offset=0`]);
+  });
+
   it("passes the metrics service's refusals and Retry-After on as received", async () => {
     const tooWide = '{"type":"urn:trackme:problem:validation_failed","title":"Bad Request","status":400,"code":"validation_failed","errors":[{"field":"from","message":"too wide"}]}';
     metricsService.answer = () => ({ status: 400, type: 'application/problem+json', body: tooWide });

@@ -205,7 +205,7 @@ describe('counting change events into rollups', () => {
     expect(valueOf(rows, 'stickiness')).toBeCloseTo(3 / 7 / 2, 9);
     expect(valueOf(rows, 'rollback-count')).toBe(1);
     expect(valueOf(rows, 'transitions', { from: 'data_consent', to: 'product_selection' })).toBe(1);
-    expect(valueOf(rows, 'conversion', { source: 'web' })).toBe(0);
+    expect(valueOf(rows, 'source-conversion', { source: 'web' })).toBe(0);
     expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
     expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(0);
     expect(valueOf(rows, 'dropout')).toBe(0);
@@ -236,13 +236,13 @@ describe('counting change events into rollups', () => {
     } finally {
       await mongo.close();
     }
-    const labelled = (rows: MetricRow[]) => rows.filter((r) => r.type === 'transitions' || (r.type === 'conversion' && r.labels['source'])).map((r) => [r.type, r.labels, r.value]);
+    const labelled = (rows: MetricRow[]) => rows.filter((r) => r.type === 'transitions' || r.type === 'source-conversion').map((r) => [r.type, r.labels, r.value]);
     const first = labelled(await rollup('day', '2026-10-01'));
     expect(first).toEqual([
       ['transitions', { from: 'product_selection', to: 'registration' }, 1],
       ['transitions', { from: 'registration', to: 'product_selection' }, 2],
-      ['conversion', { source: 'ads' }, 0],
-      ['conversion', { source: 'web' }, 0],
+      ['source-conversion', { source: 'ads' }, 0],
+      ['source-conversion', { source: 'web' }, 0],
     ]);
     expect(labelled(await rollup('day', '2026-10-02'))).toEqual(first);
   });

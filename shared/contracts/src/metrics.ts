@@ -24,6 +24,8 @@ export const METRIC_TYPES = [
   'transitions',
   'rollback-count',
   'conversion',
+  'source-conversion',
+  'channel-conversion',
   'funnel',
   'stage-duration',
   'total-duration',

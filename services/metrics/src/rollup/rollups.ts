@@ -93,7 +93,7 @@ export class Rollups {
       for (const [field, movers] of counted) {
         if (!field.startsWith(`movers_${label}:`) || movers <= 0) continue;
         const encoded = field.slice(`movers_${label}:`.length);
-        row('conversion', get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
+        row(`${label}-conversion`, get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
       }
     }
     for (const stage of process.stages.slice(0, -1)) {
@@ -146,17 +146,34 @@ export class Rollups {
     });
     return periods.flatMap((period) => {
       const doc = docs.get(period.key);
-      if (!doc) return [];
-      return doc.rows
-        .filter((r) => type === undefined || r.type === type)
-        .map((r) => ({
-          type: r.type,
-          value: r.value,
-          interval: doc.interval,
-          period_start: doc.period_start,
-          labels: r.labels,
-          calculated_at: doc.calculated_at.toISOString(),
-        }));
+      return doc ? metricRowsOf(doc, type) : [];
     });
   }
+}
+
+/**
+ * Rollups stored before source and channel conversion had types of their own held them as
+ * `conversion` rows labelled with the source or channel; they are answered under today's types.
+ */
+function typeOf(row: RollupValue): MetricType {
+  if (row.type !== 'conversion') return row.type;
+  if ('source' in row.labels) return 'source-conversion';
+  if ('channel' in row.labels) return 'channel-conversion';
+  return row.type;
+}
+
+/** A stored rollup's rows as GET /metrics answers them. */
+export function metricRowsOf(doc: RollupDocument, type?: MetricType): MetricRow[] {
+  const calculatedAt = doc.calculated_at.toISOString();
+  return doc.rows
+    .map((r) => ({ ...r, type: typeOf(r) }))
+    .filter((r) => type === undefined || r.type === type)
+    .map((r) => ({
+      type: r.type,
+      value: r.value,
+      interval: doc.interval,
+      period_start: doc.period_start,
+      labels: r.labels,
+      calculated_at: calculatedAt,
+    }));
 }
