@@ -36,7 +36,9 @@ const metricsService = {
   answer: (_url: string): Answer => ({ status: 500, type: 'text/plain', body: 'no answer set' }),
 };
 
-const PAGE = '{"data":[{"type":"dau","value":3,"interval":"day","period_start":"2025-05-01","labels":{},"calculated_at":"2025-05-02T00:01:00.000Z"}],"meta":{"total":1,"limit":100,"offset":0}}';
+const PAGE =
+  '{"data":[{"id":"5f1e0c2a9b8d7e6f5a4b3c2d","type":"dau","value":3,"interval":"day","period_start":"2025-05-01","labels":{},"metadata":{},' +
+  '"calculated_at":"2025-05-02T00:01:00.000Z","created_at":"2025-05-02T00:01:00.000Z"}],"meta":{"total":1,"limit":100,"offset":0}}';
 const KNOWN_JOB = { id: randomUUID(), interval: 'day', period_start: '2025-05-01', status: 'succeeded', requested_at: '2025-05-02T00:00:00.000Z', rows: 42 };
 const NOT_FOUND = '{"type":"urn:trackme:problem:not_found","title":"Not Found","status":404,"code":"not_found","detail":"no such job"}';
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { MetricInterval, MetricRow, MetricType, StageProcess } from '@trackme/contracts';
 import { forEachConcurrently } from '@trackme/platform';
@@ -162,18 +163,29 @@ function typeOf(row: RollupValue): MetricType {
   return row.type;
 }
 
-/** A stored rollup's rows as GET /metrics answers them. */
+/** The same interval, period, type and labels give the same id, whenever it is computed. */
+export function metricRowId(interval: MetricInterval, periodStart: string, type: MetricType, labels: Record<string, string>): string {
+  const sorted = Object.keys(labels)
+    .sort()
+    .map((name) => [name, labels[name]]);
+  return createHash('sha256').update(JSON.stringify([interval, periodStart, type, sorted])).digest('hex').slice(0, 24);
+}
+
+/** A stored rollup's rows as GET /metrics answers them, with the older service's field names too. */
 export function metricRowsOf(doc: RollupDocument, type?: MetricType): MetricRow[] {
   const calculatedAt = doc.calculated_at.toISOString();
   return doc.rows
     .map((r) => ({ ...r, type: typeOf(r) }))
     .filter((r) => type === undefined || r.type === type)
     .map((r) => ({
+      id: metricRowId(doc.interval, doc.period_start, r.type, r.labels),
       type: r.type,
       value: r.value,
       interval: doc.interval,
       period_start: doc.period_start,
       labels: r.labels,
+      metadata: r.labels,
       calculated_at: calculatedAt,
+      created_at: calculatedAt,
     }));
 }
