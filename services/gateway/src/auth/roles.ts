@@ -1,6 +1,7 @@
 /**
- * The older service's roles, with its bugs fixed: every role reads; admins also write and
- * trigger metrics; super users may do everything.
+ * The older service's roles, with its bugs fixed: every role reads and may trigger a metrics
+ * calculation (managers could in the older service); admins also write; super users may do
+ * everything.
  */
 export const ROLES = ['super_user', 'admin', 'manager'] as const;
 export type Role = (typeof ROLES)[number];
@@ -11,7 +12,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {
   super_user: new Set(PERMISSIONS),
   admin: new Set<Permission>(['read', 'write', 'metrics']),
-  manager: new Set<Permission>(['read']),
+  manager: new Set<Permission>(['read', 'metrics']),
 };
 
 export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
