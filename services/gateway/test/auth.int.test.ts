@@ -80,6 +80,14 @@ describe('authentication', () => {
     for (const url of ['/healthz', '/readyz', '/api/v1/swagger/']) expect((await gateway.app.inject({ url })).statusCode, url).toBe(200);
   });
 
+  it("answers the older service's heartbeat at the root, outside the base path, without a token", async () => {
+    const answer = await gateway.app.inject({ url: '/' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-type']).toContain('text/plain');
+    expect(answer.body).toBe('.');
+    expect((await gateway.app.inject({ method: 'HEAD', url: '/' })).statusCode).toBe(200);
+  });
+
   const now = () => Math.floor(Date.now() / 1000);
   const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const BAD_TOKENS: Array<[string, () => Promise<string>, string]> = [
