@@ -50,6 +50,8 @@ const BAD: Array<[string, Record<string, unknown>, string]> = [
   ['an impossible expiration date', { ...fullContract, expiration_date: '2025-02-30T10:00:00Z' }, 'contracts.0.expiration_date'],
   ['an expiration date with a leap second', { ...fullContract, expiration_date: '2016-12-31T23:59:60Z' }, 'contracts.0.expiration_date'],
   ['an expiration date with a space for T', { ...fullContract, expiration_date: '2025-01-15 10:00:00Z' }, 'contracts.0.expiration_date'],
+  ['a conclusion date that is year -1 in UTC', { ...fullContract, conclusion_date: '0000-01-01T00:00:00+23:59' }, 'contracts.0.conclusion_date'],
+  ['an expiration date beyond year 8999', { ...fullContract, expiration_date: '9999-12-31T23:59:59-23:59' }, 'contracts.0.expiration_date'],
   ['an expiration date as epoch ms', { ...fullContract, expiration_date: 1736935200000 }, 'contracts.0.expiration_date'],
   ['a negative amount', { ...fullContract, amount: -0.01 }, 'contracts.0.amount'],
   ['an amount as text', { ...fullContract, amount: '1499.50' }, 'contracts.0.amount'],

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { type Actor, type Client, CommandTypes, type Contract, loadStageProcess } from '@trackme/contracts';
+import { Value } from 'typebox/value';
+import { type Actor, type Client, ClientSchema, CommandTypes, type Contract, loadStageProcess } from '@trackme/contracts';
 import { describe, expect, it } from 'vitest';
 import { type ClientCommand, type DecideContext, decide } from '../../src/clients/decide.js';
 
@@ -42,6 +43,12 @@ describe('contracts with all nine fields', () => {
     expect(client.contracts).toEqual([
       { ...fullContract, conclusion_date: '2024-01-15T07:00:00.000Z', expiration_date: '2025-01-15T10:00:00.000Z' },
     ]);
+  });
+
+  it('answers the earliest and latest dates a caller may send as valid UTC instants, which change events can carry', () => {
+    const client = created([{ ...fullContract, conclusion_date: '1000-01-01T00:00:00+23:59', expiration_date: '8999-12-31T23:59:59.999-23:59' }]);
+    expect(client.contracts[0]).toMatchObject({ conclusion_date: '0999-12-31T00:01:00.000Z', expiration_date: '9000-01-01T23:58:59.999Z' });
+    expect(Value.Check(ClientSchema, client)).toBe(true);
   });
 
   it("keeps the older README's two-field contract as it is", () => {
