@@ -115,7 +115,24 @@ describe('metrics through the public API', () => {
     expect(valueOf(before, 'clients-per-stage', { stage: 'registration' })).toBe(2);
     expect(valueOf(before, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
     expect(valueOf(before, 'status-updates')).toBe(3);
-    expect(valueOf(before, 'conversion', { source: 'web' })).toBe(0);
+    expect(valueOf(before, 'source-conversion', { source: 'web' })).toBe(0);
+  });
+
+  it("answers the older service's source-conversion and channel-conversion queries, rows with its id, created_at and metadata", async () => {
+    const day = before[0]!.period_start;
+    const query = (type: string) => http('GET', `${api}/metrics?type=${type}&interval=day&from=${day}&to=${day}`);
+    const bySource = await query('source-conversion');
+    expect(bySource.status, JSON.stringify(bySource.body)).toBe(200);
+    // only the clients from web moved; the partner's client did not, so it has no row
+    expect(bySource.body.data.map((r: Row) => [r.type, r.labels, r.value])).toEqual([['source-conversion', { source: 'web' }, 0]]);
+    const byChannel = await query('channel-conversion');
+    expect(byChannel.body.data.map((r: Row) => [r.type, r.labels, r.value])).toEqual([['channel-conversion', { channel: 'unknown' }, 0]]);
+    for (const row of [...bySource.body.data, ...byChannel.body.data] as (Row & Record<string, unknown>)[]) {
+      expect(row).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{24}$/), metadata: row.labels, created_at: row['calculated_at'] });
+    }
+    // the id names the row, not the calculation: recomputing the day keeps it
+    await calculateToday();
+    expect((await query('source-conversion')).body.data[0].id).toBe(bySource.body.data[0].id);
   });
 
   it('brings the same figures back with `npm run metrics -- rebuild` after the metrics data is lost', async () => {

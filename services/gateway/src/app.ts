@@ -112,6 +112,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   // browsers may call the API only from the configured origins (none by default)
   await app.register(cors, { origin: deps.corsOrigins.length > 0 ? deps.corsOrigins : false, exposedHeaders: ['location', 'x-cache', 'x-correlation-id', 'retry-after'] });
+  // the older service's heartbeat, outside the base path: probes and callers that check it keep working
+  app.get('/', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('.'));
   // the older service served its UI here; keep old bookmarks working
   app.get('/swagger/index.html', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));
   app.get('/swagger', async (_request, reply) => reply.redirect(`${basePath}/swagger/`));

@@ -39,32 +39,33 @@ interface RouteCase {
   body?: unknown;
   /** what an allowed caller gets */
   allowed: number;
-  readOnly: boolean;
+  /** what a manager may call: every read, and the metrics trigger as the older service allowed */
+  manager: boolean;
   /** changing and deleting users: super users only */
   superUserOnly?: boolean;
 }
 
 const ROUTES: RouteCase[] = [
-  { method: 'GET', url: '/api/v1/stages', allowed: 200, readOnly: true },
-  { method: 'GET', url: '/api/v1/clients?limit=1', allowed: 200, readOnly: true },
-  { method: 'GET', url: '/api/v1/clients/nobody', allowed: 404, readOnly: true },
-  { method: 'GET', url: '/api/v1/clients/nobody/history', allowed: 404, readOnly: true },
-  { method: 'GET', url: '/api/v1/operations/nothing', allowed: 404, readOnly: true },
-  { method: 'GET', url: '/api/v1/metrics?interval=year', allowed: 400, readOnly: true },
-  { method: 'GET', url: '/api/v1/metrics/jobs/bad$id', allowed: 400, readOnly: true },
-  { method: 'POST', url: '/api/v1/clients', body: {}, allowed: 400, readOnly: false },
-  { method: 'PUT', url: '/api/v1/clients/nobody/stage', body: {}, allowed: 400, readOnly: false },
-  { method: 'PATCH', url: '/api/v1/clients/nobody', body: { bogus: 1 }, allowed: 400, readOnly: false },
-  { method: 'DELETE', url: '/api/v1/clients/bad$id', allowed: 400, readOnly: false },
-  { method: 'POST', url: '/api/v1/events', body: {}, allowed: 400, readOnly: false },
-  { method: 'GET', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
-  { method: 'POST', url: '/api/v1/metrics/calculate', allowed: 400, readOnly: false },
-  { method: 'GET', url: '/api/v1/users?limit=1', allowed: 200, readOnly: true },
-  { method: 'GET', url: '/api/v1/users/nobody', allowed: 404, readOnly: true },
-  { method: 'POST', url: '/api/v1/users', body: {}, allowed: 400, readOnly: false },
-  { method: 'POST', url: '/api/v1/auth/register', body: {}, allowed: 400, readOnly: false },
-  { method: 'PUT', url: '/api/v1/users/nobody', body: {}, allowed: 400, readOnly: false, superUserOnly: true },
-  { method: 'DELETE', url: '/api/v1/users/nobody', allowed: 404, readOnly: false, superUserOnly: true },
+  { method: 'GET', url: '/api/v1/stages', allowed: 200, manager: true },
+  { method: 'GET', url: '/api/v1/clients?limit=1', allowed: 200, manager: true },
+  { method: 'GET', url: '/api/v1/clients/nobody', allowed: 404, manager: true },
+  { method: 'GET', url: '/api/v1/clients/nobody/history', allowed: 404, manager: true },
+  { method: 'GET', url: '/api/v1/operations/nothing', allowed: 404, manager: true },
+  { method: 'GET', url: '/api/v1/metrics?interval=year', allowed: 400, manager: true },
+  { method: 'GET', url: '/api/v1/metrics/jobs/bad$id', allowed: 400, manager: true },
+  { method: 'POST', url: '/api/v1/clients', body: {}, allowed: 400, manager: false },
+  { method: 'PUT', url: '/api/v1/clients/nobody/stage', body: {}, allowed: 400, manager: false },
+  { method: 'PATCH', url: '/api/v1/clients/nobody', body: { bogus: 1 }, allowed: 400, manager: false },
+  { method: 'DELETE', url: '/api/v1/clients/bad$id', allowed: 400, manager: false },
+  { method: 'POST', url: '/api/v1/events', body: {}, allowed: 400, manager: false },
+  { method: 'GET', url: '/api/v1/metrics/calculate', allowed: 400, manager: true },
+  { method: 'POST', url: '/api/v1/metrics/calculate', allowed: 400, manager: true },
+  { method: 'GET', url: '/api/v1/users?limit=1', allowed: 200, manager: true },
+  { method: 'GET', url: '/api/v1/users/nobody', allowed: 404, manager: true },
+  { method: 'POST', url: '/api/v1/users', body: {}, allowed: 400, manager: false },
+  { method: 'POST', url: '/api/v1/auth/register', body: {}, allowed: 400, manager: false },
+  { method: 'PUT', url: '/api/v1/users/nobody', body: {}, allowed: 400, manager: false, superUserOnly: true },
+  { method: 'DELETE', url: '/api/v1/users/nobody', allowed: 404, manager: false, superUserOnly: true },
 ];
 
 async function call(route: RouteCase, authorization?: string) {
@@ -88,6 +89,14 @@ describe('authentication', () => {
 
   it('leaves health, readiness and the Swagger page open', async () => {
     for (const url of ['/healthz', '/readyz', '/api/v1/swagger/']) expect((await gateway.app.inject({ url })).statusCode, url).toBe(200);
+  });
+
+  it("answers the older service's heartbeat at the root, outside the base path, without a token", async () => {
+    const answer = await gateway.app.inject({ url: '/' });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers['content-type']).toContain('text/plain');
+    expect(answer.body).toBe('.');
+    expect((await gateway.app.inject({ method: 'HEAD', url: '/' })).statusCode).toBe(200);
   });
 
   const now = () => Math.floor(Date.now() / 1000);
@@ -135,12 +144,12 @@ describe('roles', () => {
   const expected = (role: string, route: RouteCase) => {
     if (role === 'super_user') return route.allowed;
     if (role === 'admin') return route.superUserOnly ? 403 : route.allowed;
-    if (role === 'manager') return route.readOnly ? route.allowed : 403;
+    if (role === 'manager') return route.manager ? route.allowed : 403;
     return 403;
   };
 
   for (const role of ['super_user', 'admin', 'manager', 'root']) {
-    it(`${role}: ${role === 'manager' ? 'reads only' : role === 'root' ? 'an unknown role may do nothing' : 'reads, writes and triggers metrics'}`, async () => {
+    it(`${role}: ${role === 'manager' ? 'reads and triggers metrics, writes nothing' : role === 'root' ? 'an unknown role may do nothing' : 'reads, writes and triggers metrics'}`, async () => {
       const authorization = `Bearer ${await tokenFor(role)}`;
       const got = [];
       for (const route of ROUTES) got.push(`${route.method} ${route.url} ${(await call(route, authorization)).statusCode}`);

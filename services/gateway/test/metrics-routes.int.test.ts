@@ -36,7 +36,9 @@ const metricsService = {
   answer: (_url: string): Answer => ({ status: 500, type: 'text/plain', body: 'no answer set' }),
 };
 
-const PAGE = '{"data":[{"type":"dau","value":3,"interval":"day","period_start":"2025-05-01","labels":{},"calculated_at":"2025-05-02T00:01:00.000Z"}],"meta":{"total":1,"limit":100,"offset":0}}';
+const PAGE =
+  '{"data":[{"id":"5f1e0c2a9b8d7e6f5a4b3c2d","type":"dau","value":3,"interval":"day","period_start":"2025-05-01","labels":{},"metadata":{},' +
+  '"calculated_at":"2025-05-02T00:01:00.000Z","created_at":"2025-05-02T00:01:00.000Z"}],"meta":{"total":1,"limit":100,"offset":0}}';
 const KNOWN_JOB = { id: randomUUID(), interval: 'day', period_start: '2025-05-01', status: 'succeeded', requested_at: '2025-05-02T00:00:00.000Z', rows: 42 };
 const NOT_FOUND = '{"type":"urn:trackme:problem:not_found","title":"Not Found","status":404,"code":"not_found","detail":"no such job"}';
 
@@ -198,6 +200,12 @@ describe('GET /metrics', () => {
     expect(answer.statusCode).toBe(200);
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(answer.body).toBe(PAGE);
+  });
+
+  it.each(['source-conversion', 'channel-conversion'])("takes the older service's type=%s", async (type) => {
+    const answer = await gateway.app.inject(await authed({ url: `/api/v1/metrics?type=${type}` }));
+    expect(answer.statusCode).toBe(200);
+    expect(metricsService.requests.map((r) => r.url)).toEqual([`/internal/metrics?type=${type}&limit=100&offset=0`]);
   });
 
   it("passes the metrics service's refusals and Retry-After on as received", async () => {

@@ -123,7 +123,18 @@ describe('counting change events into rollups', () => {
       app: 'installed',
       contracts: [
         { id: 'k1', autopayment: 'enabled' },
-        { id: 'k2', autopayment: 'disabled' },
+        // a contract with every field of the older service counts like any other
+        {
+          id: 'k2',
+          name: 'Premium plan',
+          number: 'PR-1',
+          status: 'active',
+          conclusion_date: '2026-11-01T10:00:00.000Z',
+          expiration_date: '2027-11-01T10:00:00.000Z',
+          amount: 1499.5,
+          payment_frequency: 'monthly',
+          autopayment: 'disabled',
+        },
       ],
       registration_date: '2026-11-02T09:00:00.000Z',
       last_updated: '2026-11-02T09:00:00.000Z',
@@ -194,7 +205,7 @@ describe('counting change events into rollups', () => {
     expect(valueOf(rows, 'stickiness')).toBeCloseTo(3 / 7 / 2, 9);
     expect(valueOf(rows, 'rollback-count')).toBe(1);
     expect(valueOf(rows, 'transitions', { from: 'data_consent', to: 'product_selection' })).toBe(1);
-    expect(valueOf(rows, 'conversion', { source: 'web' })).toBe(0);
+    expect(valueOf(rows, 'source-conversion', { source: 'web' })).toBe(0);
     expect(valueOf(rows, 'clients-per-stage', { stage: 'product_selection' })).toBe(1);
     expect(valueOf(rows, 'clients-per-stage', { stage: 'registration' })).toBe(0);
     expect(valueOf(rows, 'dropout')).toBe(0);
@@ -203,7 +214,7 @@ describe('counting change events into rollups', () => {
   it('gives the same rows when a period is computed again', async () => {
     const first = await rollup('month', '2026-11-01');
     const second = await rollup('month', '2026-11-01');
-    const strip = (rows: MetricRow[]) => rows.map(({ calculated_at: _at, ...row }) => row);
+    const strip = (rows: MetricRow[]) => rows.map(({ calculated_at: _at, created_at: _created, ...row }) => row);
     expect(strip(second)).toEqual(strip(first));
     expect(valueOf(first, 'mau')).toBe(2);
   });
@@ -225,13 +236,13 @@ describe('counting change events into rollups', () => {
     } finally {
       await mongo.close();
     }
-    const labelled = (rows: MetricRow[]) => rows.filter((r) => r.type === 'transitions' || (r.type === 'conversion' && r.labels['source'])).map((r) => [r.type, r.labels, r.value]);
+    const labelled = (rows: MetricRow[]) => rows.filter((r) => r.type === 'transitions' || r.type === 'source-conversion').map((r) => [r.type, r.labels, r.value]);
     const first = labelled(await rollup('day', '2026-10-01'));
     expect(first).toEqual([
       ['transitions', { from: 'product_selection', to: 'registration' }, 1],
       ['transitions', { from: 'registration', to: 'product_selection' }, 2],
-      ['conversion', { source: 'ads' }, 0],
-      ['conversion', { source: 'web' }, 0],
+      ['source-conversion', { source: 'ads' }, 0],
+      ['source-conversion', { source: 'web' }, 0],
     ]);
     expect(labelled(await rollup('day', '2026-10-02'))).toEqual(first);
   });

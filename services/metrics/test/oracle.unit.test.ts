@@ -207,11 +207,11 @@ const UTC_MARCH_31_MOVES = [
   row('rollback-count', 1),
   // movers c1 c2 c3, converters c1 c3
   row('conversion', 2 / 3),
-  row('conversion', 1, { source: 'web' }),
-  row('conversion', 0, { source: 'unknown' }),
-  row('conversion', 1, { channel: 'paid' }),
-  row('conversion', 0, { channel: 'organic' }),
-  row('conversion', 1, { channel: 'unknown' }),
+  row('source-conversion', 1, { source: 'web' }),
+  row('source-conversion', 0, { source: 'unknown' }),
+  row('channel-conversion', 1, { channel: 'paid' }),
+  row('channel-conversion', 0, { channel: 'organic' }),
+  row('channel-conversion', 1, { channel: 'unknown' }),
   row('stage-duration', 10.5, { stage: 'lead' }),
   row('stage-duration', (261 + 1 + 11.5) / 3, { stage: 'contacted' }),
   row('stage-duration', (1 + 513 + 1) / 3, { stage: 'offer' }),
@@ -226,11 +226,11 @@ const BERLIN_MARCH_31_MOVES = [
   row('rollback-count', 1),
   // movers c1 c2 c3, converter c3
   row('conversion', 1 / 3),
-  row('conversion', 1 / 2, { source: 'web' }),
-  row('conversion', 0, { source: 'unknown' }),
-  row('conversion', 0, { channel: 'paid' }),
-  row('conversion', 0, { channel: 'organic' }),
-  row('conversion', 1, { channel: 'unknown' }),
+  row('source-conversion', 1 / 2, { source: 'web' }),
+  row('source-conversion', 0, { source: 'unknown' }),
+  row('channel-conversion', 0, { channel: 'paid' }),
+  row('channel-conversion', 0, { channel: 'organic' }),
+  row('channel-conversion', 1, { channel: 'unknown' }),
   row('stage-duration', 10.5, { stage: 'lead' }),
   row('stage-duration', (261 + 1 + 11.5) / 3, { stage: 'contacted' }),
   row('stage-duration', (1 + 513) / 2, { stage: 'offer' }),
@@ -277,8 +277,8 @@ describe('the oracle, on figures computed by hand', () => {
       row('transitions', 1, { from: 'offer', to: 'won' }),
       row('rollback-count', 0),
       row('conversion', 1),
-      row('conversion', 1, { source: 'web' }),
-      row('conversion', 1, { channel: 'paid' }),
+      row('source-conversion', 1, { source: 'web' }),
+      row('channel-conversion', 1, { channel: 'paid' }),
       // no funnel row: nobody entered a stage but the last
       row('stage-duration', 1, { stage: 'offer' }),
       row('total-duration', 23 / 24),
@@ -617,7 +617,7 @@ describe('generated histories', () => {
           }).length;
           expect(stages.reduce((sum, r) => sum + r.value, 0)).toBe(alive);
           for (const r of rows) {
-            if (['stickiness', 'conversion', 'funnel', 'app-install-rate', 'autopayment-rate'].includes(r.type)) {
+            if (['stickiness', 'conversion', 'source-conversion', 'channel-conversion', 'funnel', 'app-install-rate', 'autopayment-rate'].includes(r.type)) {
               expect(r.value >= 0 && r.value <= 1, `${rowKey(r)} ${interval} ${periodStart} ${tz}`).toBe(true);
             }
             expect(r.labels.estimate).toBeUndefined();

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { AppStatusSchema, AutopaymentSchema, ClientIdSchema, ContractSchema, EmailSchema } from './clients.js';
+import { AppStatusSchema, AutopaymentSchema, ClientIdSchema, EmailSchema, StoredContractSchema } from './clients.js';
 
 /**
  * The read side's public shapes: list filters and a client as lists and GET /clients/{id} show it,
@@ -54,7 +54,7 @@ export const LastLoginViewSchema = Type.Object(
 
 export const ContractViewSchema = Type.Object(
   {
-    ...ContractSchema.properties,
+    ...StoredContractSchema.properties,
     autopayment: Type.Object(
       { status: AutopaymentSchema, highlight: Type.Boolean({ description: 'true when autopayment is disabled' }) },
       { additionalProperties: false },

@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TString } from 'typebox';
 
 /**
  * Client schemas shared by HTTP (request/response bodies, OpenAPI) and Kafka (command and event
@@ -8,6 +8,16 @@ import { Type, type Static } from 'typebox';
 const Text = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, pattern: '\\S', ...(description ? { description } : {}) });
 
+/**
+ * An instant a caller sends: RFC 3339 date-time, the form both the HTTP validator and the message
+ * validator accept and that a JavaScript Date can hold (no leap second `:60`, a `T` between date
+ * and time); the services store and answer it in UTC. Years run from 1000 to 8999, so the UTC form
+ * of any offset still has four digits (0000-01-01T00:00+23:59 would become year -1).
+ */
+const RFC3339_INSTANT = '^[1-8]\\d{3}-\\d{2}-\\d{2}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$';
+export const InstantSchema = (description?: string) =>
+  Type.String({ format: 'date-time', pattern: RFC3339_INSTANT, ...(description ? { description } : {}) });
+
 export const ClientIdSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Client id' });
 
 export const AppStatusSchema = Type.Union([Type.Literal('installed'), Type.Literal('not_installed')], {
@@ -15,15 +25,36 @@ export const AppStatusSchema = Type.Union([Type.Literal('installed'), Type.Liter
 });
 export const AutopaymentSchema = Type.Union([Type.Literal('enabled'), Type.Literal('disabled')]);
 
-export const ContractSchema = Type.Object(
-  {
-    id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^$.]+$', description: 'Contract id, unique within the client' }),
-    name: Type.Optional(Text(200)),
-    number: Type.Optional(Text(100)),
-    status: Type.Optional(Text(50)),
-    amount: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12 })),
-    autopayment: AutopaymentSchema,
-  },
+export const CONTRACT_TEXT_MAX = { name: 200, number: 100, status: 50, payment_frequency: 50 } as const;
+export const CONTRACT_AMOUNT_MAX = 1e12;
+
+/** A contract's fields, with the form its two dates take: as sent, or as answered (UTC). */
+const contractFields = (instant: (description: string) => TString) => ({
+  id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^$.]+$', description: 'Contract id, unique within the client' }),
+  name: Type.Optional(Text(CONTRACT_TEXT_MAX.name, 'Contract name; not blank')),
+  number: Type.Optional(Text(CONTRACT_TEXT_MAX.number, 'Contract number; not blank')),
+  status: Type.Optional(Text(CONTRACT_TEXT_MAX.status, 'e.g. active, pending, expired')),
+  conclusion_date: Type.Optional(instant('When the contract was signed and paid (RFC 3339); answered in UTC')),
+  expiration_date: Type.Optional(instant('When the contract expires (RFC 3339); answered in UTC')),
+  amount: Type.Optional(Type.Number({ minimum: 0, maximum: CONTRACT_AMOUNT_MAX, description: 'Payment amount' })),
+  payment_frequency: Type.Optional(Text(CONTRACT_TEXT_MAX.payment_frequency, 'e.g. monthly, quarterly, annually')),
+  autopayment: { ...AutopaymentSchema, description: 'disabled is highlighted in red on reads' },
+});
+
+/**
+ * A contract as the older service stored it: nine fields. Only `id` and `autopayment` are
+ * required, so the older README's two-field contract keeps working; the others are checked
+ * when given (the older create refused a blank name or number).
+ */
+export const ContractSchema = Type.Object(contractFields(InstantSchema), { additionalProperties: false });
+export type Contract = Static<typeof ContractSchema>;
+
+/**
+ * A contract as answered and carried by events: its dates in UTC, which may fall one day outside
+ * the years a caller may send (1000-01-01T00:00+23:59 is 0999-12-31 in UTC).
+ */
+export const StoredContractSchema = Type.Object(
+  contractFields((description) => Type.String({ format: 'date-time', description })),
   { additionalProperties: false },
 );
 
@@ -43,7 +74,7 @@ const writable = {
   source: Text(100, 'Where the client came from (e.g. website)'),
   channel: Text(100, 'Acquisition channel (e.g. organic)'),
   app: AppStatusSchema,
-  last_login: Type.String({ format: 'date-time' }),
+  last_login: InstantSchema(),
   contracts: Type.Array(ContractSchema, { maxItems: 100 }),
 };
 
@@ -100,7 +131,7 @@ export const ClientSchema = Type.Object(
     last_login: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     registration_date: Type.String({ format: 'date-time' }),
     last_updated: Type.String({ format: 'date-time' }),
-    contracts: Type.Array(ContractSchema),
+    contracts: Type.Array(StoredContractSchema),
     version: Type.Integer({ minimum: 1, description: 'Increases with every change; for optimistic readers' }),
   },
   { additionalProperties: false, $id: 'Client' },

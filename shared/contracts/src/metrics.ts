@@ -24,6 +24,8 @@ export const METRIC_TYPES = [
   'transitions',
   'rollback-count',
   'conversion',
+  'source-conversion',
+  'channel-conversion',
   'funnel',
   'stage-duration',
   'total-duration',
@@ -41,15 +43,18 @@ export const MetricTypeSchema = Type.Unsafe<MetricType>(
 
 const PeriodDate = (description: string) => Type.String({ format: 'date', description });
 
-/** One stored figure of a rollup. */
+/** One stored figure of a rollup; `id`, `created_at` and `metadata` are the older service's names. */
 export const MetricRowSchema = Type.Object(
   {
+    id: Type.String({ description: 'Stable: the same interval, period, type and labels always have this id' }),
     type: MetricTypeSchema,
     value: Type.Number(),
     interval: MetricIntervalSchema,
     period_start: PeriodDate('Local date the period starts on, in METRICS_TZ'),
     labels: Type.Record(Type.String(), Type.String()),
+    metadata: Type.Record(Type.String(), Type.String(), { description: 'The labels again, under the older service\'s name' }),
     calculated_at: Type.String({ format: 'date-time' }),
+    created_at: Type.String({ format: 'date-time', description: 'When the figure was calculated (calculated_at, under the older service\'s name)' }),
   },
   { additionalProperties: false, $id: 'MetricRow' },
 );

@@ -1,6 +1,7 @@
 import type {
   Actor,
   Client,
+  Contract,
   CreateClientBody,
   PatchClientBody,
   ReplaceClientBody,
@@ -50,7 +51,7 @@ function fullFields(fields: CreateClientBody): EditableFields {
     channel: fields.channel ?? null,
     app: fields.app ?? 'not_installed',
     last_login: fields.last_login ? new Date(fields.last_login).toISOString() : null,
-    contracts: fields.contracts ?? [],
+    contracts: (fields.contracts ?? []).map(normalizeContract),
   };
 }
 
@@ -63,8 +64,27 @@ function patchedFields(current: Client, patch: PatchClientBody): EditableFields 
   if (patch.channel !== undefined) next.channel = patch.channel;
   if (patch.app !== undefined) next.app = patch.app;
   if (patch.last_login !== undefined) next.last_login = patch.last_login === null ? null : new Date(patch.last_login).toISOString();
-  if (patch.contracts !== undefined) next.contracts = patch.contracts;
+  if (patch.contracts !== undefined) next.contracts = patch.contracts.map(normalizeContract);
   return next;
+}
+
+const utc = (instant: string): string => new Date(instant).toISOString();
+
+/**
+ * A contract as stored: text trimmed like the client's name, dates in UTC like `last_login`, so
+ * restating a contract with another offset or spacing is no change.
+ */
+function normalizeContract(contract: Contract): Contract {
+  const { name, number, status, payment_frequency, conclusion_date, expiration_date } = contract;
+  return {
+    ...contract,
+    ...(name !== undefined ? { name: name.trim() } : {}),
+    ...(number !== undefined ? { number: number.trim() } : {}),
+    ...(status !== undefined ? { status: status.trim() } : {}),
+    ...(payment_frequency !== undefined ? { payment_frequency: payment_frequency.trim() } : {}),
+    ...(conclusion_date !== undefined ? { conclusion_date: utc(conclusion_date) } : {}),
+    ...(expiration_date !== undefined ? { expiration_date: utc(expiration_date) } : {}),
+  };
 }
 
 function pickEditable(client: Client): EditableFields {

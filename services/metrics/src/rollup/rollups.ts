@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
 import type { MetricInterval, MetricRow, MetricType, StageProcess } from '@trackme/contracts';
 import { forEachConcurrently } from '@trackme/platform';
@@ -93,7 +94,7 @@ export class Rollups {
       for (const [field, movers] of counted) {
         if (!field.startsWith(`movers_${label}:`) || movers <= 0) continue;
         const encoded = field.slice(`movers_${label}:`.length);
-        row('conversion', get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
+        row(`${label}-conversion`, get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
       }
     }
     for (const stage of process.stages.slice(0, -1)) {
@@ -146,17 +147,45 @@ export class Rollups {
     });
     return periods.flatMap((period) => {
       const doc = docs.get(period.key);
-      if (!doc) return [];
-      return doc.rows
-        .filter((r) => type === undefined || r.type === type)
-        .map((r) => ({
-          type: r.type,
-          value: r.value,
-          interval: doc.interval,
-          period_start: doc.period_start,
-          labels: r.labels,
-          calculated_at: doc.calculated_at.toISOString(),
-        }));
+      return doc ? metricRowsOf(doc, type) : [];
     });
   }
+}
+
+/**
+ * Rollups stored before source and channel conversion had types of their own held them as
+ * `conversion` rows labelled with the source or channel; they are answered under today's types.
+ */
+function typeOf(row: RollupValue): MetricType {
+  if (row.type !== 'conversion') return row.type;
+  if ('source' in row.labels) return 'source-conversion';
+  if ('channel' in row.labels) return 'channel-conversion';
+  return row.type;
+}
+
+/** The same interval, period, type and labels give the same id, whenever it is computed. */
+export function metricRowId(interval: MetricInterval, periodStart: string, type: MetricType, labels: Record<string, string>): string {
+  const sorted = Object.keys(labels)
+    .sort()
+    .map((name) => [name, labels[name]]);
+  return createHash('sha256').update(JSON.stringify([interval, periodStart, type, sorted])).digest('hex').slice(0, 24);
+}
+
+/** A stored rollup's rows as GET /metrics answers them, with the older service's field names too. */
+export function metricRowsOf(doc: RollupDocument, type?: MetricType): MetricRow[] {
+  const calculatedAt = doc.calculated_at.toISOString();
+  return doc.rows
+    .map((r) => ({ ...r, type: typeOf(r) }))
+    .filter((r) => type === undefined || r.type === type)
+    .map((r) => ({
+      id: metricRowId(doc.interval, doc.period_start, r.type, r.labels),
+      type: r.type,
+      value: r.value,
+      interval: doc.interval,
+      period_start: doc.period_start,
+      labels: r.labels,
+      metadata: r.labels,
+      calculated_at: calculatedAt,
+      created_at: calculatedAt,
+    }));
 }

@@ -135,7 +135,7 @@ export function expectedRows(history: History, options: OracleOptions): Expected
   }
   add('rollback-count', movesInP.flat().filter((m) => m.rollback).length);
 
-  // conversion, overall and by the source / channel of the snapshot in each event
+  // conversion overall, and source-conversion / channel-conversion by the snapshot in each event
   const conversionId = process.conversionId;
   const movers = movesInP.filter((moves) => moves.length > 0);
   if (movers.length > 0) add('conversion', movers.filter((moves) => moves.some((m) => m.to === conversionId)).length / movers.length);
@@ -152,7 +152,7 @@ export function expectedRows(history: History, options: OracleOptions): Expected
         byLabel.set(label, entry);
       }
     });
-    for (const [label, { movers: m, converters }] of byLabel) add('conversion', converters.size / m.size, { [key]: label });
+    for (const [label, { movers: m, converters }] of byLabel) add(`${key}-conversion`, converters.size / m.size, { [key]: label });
   }
 
   // funnel: every stage but the last by order
