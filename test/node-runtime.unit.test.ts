@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,12 +26,17 @@ describe('the pinned Node LTS', () => {
     expect(root.engines.node).toBe(`>=${pinned}`);
     const manifests = ['package.json', ...['shared', 'services'].flatMap((dir) =>
       readdirSync(path.join(ROOT, dir)).map((name) => `${dir}/${name}/package.json`))];
-    const names = new Set(manifests.flatMap((file) => {
+    // npm installs a package inside a workspace when the root holds another version of it
+    const installed = (workspace: string, name: string) =>
+      [path.join(workspace, 'node_modules', name), path.join('node_modules', name)].find((dir) => existsSync(path.join(ROOT, dir)))!;
+    const dependencies = manifests.flatMap((file) => {
       const manifest = readJson(file);
-      return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => !name.startsWith('@trackme/'));
-    }));
-    const refusing = [...names].flatMap((name) => {
-      const range: string | undefined = readJson(`node_modules/${name}/package.json`).engines?.node;
+      return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+        .filter((name) => !name.startsWith('@trackme/'))
+        .map((name) => ({ name, dir: installed(path.dirname(file), name) }));
+    });
+    const refusing = dependencies.flatMap(({ name, dir }) => {
+      const range: string | undefined = readJson(`${dir}/package.json`).engines?.node;
       return range && !semver.satisfies(pinned, range) ? [`${name} (${range})`] : [];
     });
     expect(refusing).toEqual([]);
