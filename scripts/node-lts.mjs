@@ -4,6 +4,7 @@
 // on PATH, so every `node`, `npm`, `npx` and `#!/usr/bin/env node` tool the command starts (tsc,
 // eslint, vitest, tsx, the services) runs on the same Node.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { compareVersions, linkLocal, pinnedVersion, provisionNode } from './lib/pinned-node.mjs';
 
@@ -34,6 +35,18 @@ const env = {
   npm_node_execpath: node,
   ...(process.env.npm_config_nodedir ? { npm_config_nodedir: home } : {}),
 };
+
+// npm exports its settings to scripts, the prefix of the Node that started it included; another
+// npm reading them would put that Node's bin back on PATH (npm exec adds the global bin), so the
+// settings that point into another Node's installation go: this Node's npm finds its own
+for (const key of ['npm_config_prefix', 'npm_config_global_prefix']) {
+  const prefix = env[key];
+  if (prefix && path.resolve(prefix) !== home && existsSync(path.join(prefix, 'bin', 'node'))) {
+    for (const [name, value] of Object.entries(env)) {
+      if (name.startsWith('npm_config_') && name !== 'npm_config_nodedir' && (value === prefix || value?.startsWith(`${prefix}/`))) delete env[name];
+    }
+  }
+}
 
 const child = spawn(command, args, { stdio: 'inherit', env });
 // Ctrl-C reaches the whole process group, the child included: wait for it to finish.
