@@ -6,7 +6,8 @@
 #
 # Plain Dockerfile syntax only (no RUN --mount, no COPY --parents) so it also builds with
 # the classic builder used by docker-compose v1.
-ARG NODE_IMAGE=node:24.11-bookworm-slim
+# The same Node as `.node-version`, which npm start and npm test run on (a test checks it).
+ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
 # --- manifests: only the package.json files and the lock, so `npm ci` stays cached until
 # a dependency changes (and new workspaces under shared/ or services/ are picked up).

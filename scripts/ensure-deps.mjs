@@ -1,5 +1,6 @@
 // Installs npm packages from the lock file when node_modules is missing or older than the lock,
-// so `npm start` and `npm test` work on a fresh clone. Plain JS: it runs before anything is installed.
+// so `npm start` and `npm test` work on a fresh clone (imported first by their drivers). Plain JS:
+// it runs before anything is installed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 

@@ -1,6 +1,7 @@
 // `npm start`: the whole system on this machine. Provisions and starts the native local stack
 // (unless it already runs), creates topics, migrates, builds, starts the four services as
 // separate processes and prints where the API is. Ctrl-C stops everything it started.
+import './ensure-deps.mjs'; // first: everything below may need the npm packages
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';

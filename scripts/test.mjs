@@ -1,5 +1,6 @@
 // `npm test`: typecheck, lint, deployment files, then every test tier with coverage.
 // Prints a final `N passed, N failed, N skipped` line; each check counts as one.
+import './ensure-deps.mjs'; // first: everything below may need the npm packages
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 
