@@ -66,6 +66,6 @@ describe('access tokens', () => {
     const issuer = await TokenIssuer.create(pem('ed25519'), AUDIENCE);
     const verifier = new TokenVerifier({ ...AUDIENCE, ownKeys: issuer.jwks });
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    await expect(verifier.verify(`${b64({ alg: 'RS256' })}.${b64({ sub: 'x', role: 'admin' })}.c2ln`)).rejects.toThrow('algorithm RS256 is not accepted');
+    await expect(verifier.verify(`${b64({ alg: 'RS256' })}.${b64({ sub: 'x', role: 'admin' })}.c2ln`)).rejects.toThrow('algorithm is not accepted');
   });
 });
