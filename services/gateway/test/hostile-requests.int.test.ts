@@ -1,6 +1,6 @@
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authed, isolatedEnv, runInProcess, tokenFor, uniqueId, type InProcessService } from '@trackme/testkit';
+import { authed, isolatedEnv, runInProcess, tokenFor, uniqueId, waitFor, type InProcessService } from '@trackme/testkit';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
 
@@ -18,10 +18,14 @@ beforeAll(async () => {
   gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, {
     ...env,
     READ_URL: 'http://127.0.0.1:9',
+    // a loaded machine may take seconds for the first acknowledgement of a fresh topic
+    WRITE_TIMEOUT_MS: '20000',
     RATE_LIMIT_NO_CACHE_PER_CALLER: '2',
     RATE_LIMIT_WINDOW_SECONDS: '60',
   });
-}, 60_000);
+  // POST /events waits for Kafka's acknowledgement: start once the producer is connected
+  await waitFor(async () => (await gateway.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'gateway ready', timeoutMs: 30_000 });
+}, 90_000);
 
 afterAll(async () => {
   await gateway?.stop();
