@@ -91,3 +91,28 @@ describe('reduce', () => {
     expect(effects.counters.get('day|2026-11-03')?.get('active')).toBeUndefined();
   });
 });
+
+describe('a client imported from the older service', () => {
+  const imported = sampleClient({ id: 'old-1', stage: 'payment_waiting', registration_date: '2024-03-01T09:00:00.000Z', last_updated: '2024-04-02T10:00:00.000Z' });
+
+  it('counts in the stage figures of the day it arrived, not as a new client or a change of that day', () => {
+    const { effects, state } = replay([event(ClientEventTypes.created, '2026-11-02T09:00:00Z', imported, { imported: true })]);
+    const day = effects.counters.get('day|2026-11-02');
+    expect(day?.get('g:stage:payment_waiting')).toBe(1);
+    expect(day?.get('created')).toBeUndefined();
+    expect(day?.get('changed')).toBeUndefined();
+    expect(day?.get('entered:payment_waiting')).toBeUndefined();
+    expect(state).toMatchObject({ stage: 'payment_waiting', stage_since: null, registered: Date.parse('2024-03-01T09:00:00.000Z') });
+  });
+
+  it('gives its first move no time in stage, since nobody recorded when it entered the stage', () => {
+    const moved = { ...imported, stage: 'completed', version: 2 };
+    const { effects } = replay([
+      event(ClientEventTypes.created, '2026-11-02T09:00:00Z', imported, { imported: true }),
+      event(ClientEventTypes.stageChanged, '2026-11-03T09:00:00Z', moved, { from: 'payment_waiting', to: 'completed', rollback: false }),
+    ]);
+    const day = effects.counters.get('day|2026-11-03');
+    expect(day?.get('tr:payment_waiting:completed')).toBe(1);
+    expect(day?.get('dur_n:payment_waiting')).toBeUndefined();
+  });
+});

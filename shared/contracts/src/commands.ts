@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { ClientIdSchema, CreateClientBodySchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
+import { ClientIdSchema, CreateClientBodySchema, InstantSchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
 
 /** Who asked for a change; recorded in the client's history. */
 export const ActorSchema = Type.Object(
@@ -22,7 +22,23 @@ export const CommandTypes = {
 
 const base = { client_id: ClientIdSchema, actor: ActorSchema };
 
-export const CreateClientCommandSchema = Type.Object({ ...base, fields: CreateClientBodySchema }, { additionalProperties: false });
+/**
+ * A client brought over from another system (`npm run import-legacy`): it keeps the dates it had
+ * there, and `fields.stage` may be any configured stage, since its moves happened before.
+ */
+export const ImportedClientSchema = Type.Object(
+  {
+    registration_date: InstantSchema('When the client registered in the system it comes from'),
+    last_updated: InstantSchema('Its last change there'),
+  },
+  { additionalProperties: false },
+);
+export type ImportedClient = Static<typeof ImportedClientSchema>;
+
+export const CreateClientCommandSchema = Type.Object(
+  { ...base, fields: CreateClientBodySchema, imported: Type.Optional(ImportedClientSchema) },
+  { additionalProperties: false },
+);
 export const ReplaceClientCommandSchema = Type.Object({ ...base, fields: ReplaceClientBodySchema }, { additionalProperties: false });
 export const PatchClientCommandSchema = Type.Object({ ...base, fields: PatchClientBodySchema }, { additionalProperties: false });
 export const DeleteClientCommandSchema = Type.Object(base, { additionalProperties: false });

@@ -21,7 +21,15 @@ const common = {
 
 export const FieldChangeSchema = Type.Object({ from: Type.Unknown(), to: Type.Unknown() }, { additionalProperties: false });
 
-export const ClientCreatedSchema = Type.Object({ ...common, client: ClientSchema }, { additionalProperties: false });
+export const ClientCreatedSchema = Type.Object(
+  {
+    ...common,
+    client: ClientSchema,
+    /** brought over from another system: registered on `client.registration_date`, not now */
+    imported: Type.Optional(Type.Literal(true)),
+  },
+  { additionalProperties: false },
+);
 export const ClientUpdatedSchema = Type.Object(
   { ...common, changes: Type.Record(Type.String(), FieldChangeSchema), client: ClientSchema },
   { additionalProperties: false },

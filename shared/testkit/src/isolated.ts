@@ -15,6 +15,8 @@ export interface IsolatedEnv extends StackEnv {
   RATE_LIMIT_NO_CACHE_PER_CALLER: string;
   /** failed sign-ins counted apart from every other test's (they all come from 127.0.0.1) */
   LOGIN_THROTTLE_KEY_PREFIX: string;
+  /** the read model of this environment's clients only: lists show none of another test's */
+  CACHE_KEY_PREFIX: string;
 }
 
 /**
@@ -27,5 +29,5 @@ export async function isolatedEnv(): Promise<IsolatedEnv> {
   const mongoUrl = mongoUrlWithDatabase(stack.MONGO_URL, uniqueId('db'));
   const kafka = stackKafka('trackme-test-setup', stack);
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
-  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, AUTH_SIGNING_KEY: TEST_SIGNING_KEY, INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_NO_CACHE_PER_CALLER: '0', LOGIN_THROTTLE_KEY_PREFIX: `trackme:test:${prefix}signin:` };
+  return { ...stack, MONGO_URL: mongoUrl, KAFKA_TOPIC_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET, AUTH_SIGNING_KEY: TEST_SIGNING_KEY, INTERNAL_TOKEN: TEST_INTERNAL_TOKEN, RATE_LIMIT_PER_CALLER: '0', RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_NO_CACHE_PER_CALLER: '0', LOGIN_THROTTLE_KEY_PREFIX: `trackme:test:${prefix}signin:`, CACHE_KEY_PREFIX: `trackme:test:${prefix}read:` };
 }

@@ -46,8 +46,9 @@ type Outcome = Pick<CommandReply, 'status' | 'body'>;
 export function parseCommand(envelope: Envelope): ClientCommand {
   const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
   if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
-  const data = checkedData<{ client_id: string; actor: Actor; fields?: unknown }>(envelope, schema);
-  return { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
+  const data = checkedData<{ client_id: string; actor: Actor; fields?: unknown; imported?: unknown }>(envelope, schema);
+  const { client_id: clientId, actor, fields, imported } = data;
+  return { type: envelope.type, clientId, actor, fields, ...(imported ? { imported } : {}) } as ClientCommand;
 }
 
 /** A client command read from trackme.client-commands. */
@@ -328,7 +329,9 @@ function toEnvelope(event: DomainEvent, commandId: string, actor: Actor, correla
       ? { ...common, from: event.from, to: event.to, rollback: event.rollback, client: event.client }
       : event.type === 'ClientUpdated'
         ? { ...common, changes: event.changes, client: event.client }
-        : { ...common, client: event.client };
+        : event.type === 'ClientCreated' && event.imported
+          ? { ...common, client: event.client, imported: true }
+          : { ...common, client: event.client };
   return buildEnvelope({ id: randomUUID(), type: event.type, data, occurredAt: now, correlationId });
 }
 

@@ -3,16 +3,17 @@ import type {
   Client,
   Contract,
   CreateClientBody,
+  ImportedClient,
   PatchClientBody,
   ReplaceClientBody,
   StageProcess,
 } from '@trackme/contracts';
 import { CommandTypes } from '@trackme/contracts';
 import { ConflictError, NotFoundError } from '@trackme/platform';
-import { resolveInitialStage, resolveStageMove } from './stage-rules.js';
+import { resolveImportedStage, resolveInitialStage, resolveStageMove } from './stage-rules.js';
 
 export type ClientCommand =
-  | { type: typeof CommandTypes.createClient; clientId: string; fields: CreateClientBody; actor: Actor }
+  | { type: typeof CommandTypes.createClient; clientId: string; fields: CreateClientBody; actor: Actor; imported?: ImportedClient }
   | { type: typeof CommandTypes.replaceClient; clientId: string; fields: ReplaceClientBody; actor: Actor }
   | { type: typeof CommandTypes.patchClient; clientId: string; fields: PatchClientBody; actor: Actor }
   | { type: typeof CommandTypes.deleteClient; clientId: string; actor: Actor };
@@ -20,7 +21,7 @@ export type ClientCommand =
 export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
 export type DomainEvent =
-  | { type: 'ClientCreated'; client: Client }
+  | { type: 'ClientCreated'; client: Client; imported?: true }
   | { type: 'ClientUpdated'; changes: FieldChanges; client: Client }
   | { type: 'ClientStageChanged'; from: string; to: string; rollback: boolean; client: Client }
   | { type: 'ClientDeleted'; client: Client };
@@ -128,15 +129,16 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       if (state) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
       const fields = fullFields(command.fields);
       assertUniqueContractIds(fields);
+      const { imported } = command;
       const client: Client = {
         id: command.clientId,
         ...fields,
-        stage: resolveInitialStage(process, command.fields.stage),
-        registration_date: at,
-        last_updated: at,
+        stage: imported ? resolveImportedStage(process, command.fields.stage) : resolveInitialStage(process, command.fields.stage),
+        registration_date: imported ? utc(imported.registration_date) : at,
+        last_updated: imported ? utc(imported.last_updated) : at,
         version: 1,
       };
-      return { status: 201, client, events: [{ type: 'ClientCreated', client }] };
+      return { status: 201, client, events: [{ type: 'ClientCreated', client, ...(imported ? { imported: true as const } : {}) }] };
     }
     case CommandTypes.replaceClient:
     case CommandTypes.patchClient: {

@@ -32,6 +32,15 @@ export function resolveStageMove(process: StageProcess, current: string, request
   return { kind: 'move', from: current, to: to.id, rollback: to.order < from.order };
 }
 
+/** The stage of a client brought over from another system: any configured stage, since its moves happened there. */
+export function resolveImportedStage(process: StageProcess, requested: string | undefined): string {
+  if (requested === undefined) return resolveInitialStage(process, undefined);
+  if (!process.byId.has(requested)) {
+    throw new ValidationError(`unknown stage "${requested}"`, [{ field: 'stage', message: `unknown stage "${requested}"` }]);
+  }
+  return requested;
+}
+
 /** The stage of a new client: the requested one if allowed on create, else the first initial stage. */
 export function resolveInitialStage(process: StageProcess, requested: string | undefined): string {
   if (requested === undefined) return process.stages.find((s) => process.initialIds.has(s.id))!.id;

@@ -379,3 +379,30 @@ describe('deleting a client', () => {
     expect(errorOf(() => decide(remove(), null, context))).toBeInstanceOf(NotFoundError);
   });
 });
+
+describe('creating a client brought over from the older service', () => {
+  const imported = { registration_date: '2024-03-01T12:00:00+03:00', last_updated: '2024-04-02T10:00:00Z' };
+  const importCommand = (stage?: string): ClientCommand => ({
+    type: CommandTypes.createClient,
+    clientId: CLIENT_ID,
+    fields: { name: 'Ann Lee', email: 'ann@example.com', ...(stage ? { stage } : {}) },
+    actor,
+    imported,
+  });
+
+  it('keeps its dates and its stage, and marks the event imported', () => {
+    const decision = decide(importCommand('payment_waiting'), null, context);
+    expect(decision.client).toMatchObject({ stage: 'payment_waiting', registration_date: '2024-03-01T09:00:00.000Z', last_updated: '2024-04-02T10:00:00.000Z', version: 1 });
+    expect(decision.events).toEqual([{ type: 'ClientCreated', client: decision.client, imported: true }]);
+  });
+
+  it('may start in a stage that new clients may not start in, but not in one that is not configured', () => {
+    const onlyRegistration: DecideContext = {
+      now,
+      process: { ...stages, initialIds: new Set(['registration']) },
+    };
+    expect(errorOf(() => decide(create({ name: 'Ann Lee', email: 'ann@example.com', stage: 'payment_waiting' }), null, onlyRegistration))).toBeInstanceOf(ValidationError);
+    expect(decide(importCommand('payment_waiting'), null, onlyRegistration).client?.stage).toBe('payment_waiting');
+    expect(errorOf(() => decide(importCommand('archived'), null, context))).toBeInstanceOf(ValidationError);
+  });
+});

@@ -91,6 +91,8 @@ export interface CountedEvent {
     to?: string;
     rollback?: boolean;
     activity?: { occurred_at: string };
+    /** a client brought over from another system: not a registration or a change of today */
+    imported?: true;
   };
 }
 
@@ -198,6 +200,12 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
   switch (event.type) {
     case ClientEventTypes.created: {
       state.stage = data.client.stage;
+      if (data.imported) {
+        // its stage was entered before, on a day nobody recorded: no stage time, no "created"
+        state.stage_since = null;
+        state.entered = {};
+        break;
+      }
       state.stage_since = state.registered;
       state.entered = { [state.stage]: at };
       add('created');
@@ -255,7 +263,7 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
     default:
       break;
   }
-  if (COMMAND_CHANGES.has(event.type)) addFirst(state, 'changed', ['changed']);
+  if (COMMAND_CHANGES.has(event.type) && !data.imported) addFirst(state, 'changed', ['changed']);
 
   // the "at period end" figures move by the difference the event made to this client
   const before = gaugesOf(previous);
