@@ -99,6 +99,20 @@ describe('authentication', () => {
     expect((await gateway.app.inject({ method: 'HEAD', url: '/' })).statusCode).toBe(200);
   });
 
+  it("takes the token with or without the Bearer prefix, as the older service did, and no other scheme", async () => {
+    const token = await tokenFor('admin');
+    expect((await call(ROUTES[1]!, token)).statusCode).toBe(ROUTES[1]!.allowed);
+    expect((await call(ROUTES[1]!, `bearer ${token}`)).statusCode).toBe(ROUTES[1]!.allowed);
+    for (const other of [`Basic ${token}`, `Token ${token}`, `${token} ${token}`]) {
+      const answer = await call(ROUTES[1]!, other);
+      expect(answer.statusCode, other.slice(0, 12)).toBe(401);
+      expect(answer.headers['www-authenticate']).toBe('Bearer realm="trackme"');
+    }
+    expect((await call(ROUTES[1]!, 'Bearer')).statusCode).toBe(401);
+    const bare = await call(ROUTES[1]!, 'not.a.jwt');
+    expect(bare.headers['www-authenticate']).toContain('error="invalid_token"');
+  });
+
   const now = () => Math.floor(Date.now() / 1000);
   const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const BAD_TOKENS: Array<[string, () => Promise<string>, string]> = [

@@ -22,9 +22,10 @@ const REALM = 'Bearer realm="trackme"';
 /** Who acts when authentication is disabled (development only; every start warns). */
 const NOBODY: Caller = { subject: 'anonymous', role: 'super_user' as Role };
 
+/** The token of `Authorization: Bearer <token>`, or of a bare `<token>` as the older service's callers send it. */
 function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  const match = header ? /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header) : null;
+  const match = header ? /^(?:Bearer +)?([A-Za-z0-9._~+/-]+=*) *$/i.exec(header) : null;
   return match?.[1];
 }
 
