@@ -65,6 +65,12 @@ describe('envelope', () => {
     expect(answer.body).toMatchObject({ status: 400, detail: expect.any(String) });
     expect(answer.body.errors.map((e: { field: string }) => e.field)).toContain('email');
   });
+
+  it('an unknown query parameter is a 400 naming it (the older service ignored it: a typo listed everything)', async () => {
+    const answer = await http('GET', `${api}/clients?stgae=registration`);
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toContain('stgae');
+  });
 });
 
 describe('contracts inside a client', () => {

@@ -182,9 +182,11 @@ async function importClients(deps: LegacyImportDeps): Promise<Counts> {
       }
       const ids = ready.map((r) => r.clientId);
       const present = new Set((await clients.find({ _id: { $in: ids as never[] } }, { projection: { _id: 1 } }).toArray()).map((d) => String(d['_id'])));
-      const holders = await clients
-        .find({ email_normalized: { $in: ready.map((r) => normalizeEmail(r.email)) } }, { projection: { _id: 1, email_normalized: 1 } })
-        .toArray();
+      // the clients service refuses a taken email itself (409 email_taken, reported); a dry run has
+      // no such answer, so it looks the emails up (a scan on a server without secondary indexes)
+      const holders = deps.dryRun
+        ? await clients.find({ email_normalized: { $in: ready.map((r) => normalizeEmail(r.email)) } }, { projection: { _id: 1, email_normalized: 1 } }).toArray()
+        : [];
       const holderOf = new Map(holders.map((d) => [String(d['email_normalized']), String(d['_id'])]));
       for (const item of ready) {
         if (present.has(item.clientId)) {
