@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
 import { CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
 import { buildEnvelope, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
-import { isolatedEnv, stackKafka, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
+import { isolatedEnv, stackKafka, topicMessageCount, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
 import { ClientRepository } from '../../src/clients/client-repository.js';
 import { createCommandHandler, type CommandItem } from '../../src/clients/command-handler.js';
 import { EmailDirectory } from '../../src/clients/email-directory.js';
@@ -123,6 +123,7 @@ describe('a run of client commands applied in waves', () => {
     const run = [create(b, `${b}@example.com`), patch(a, { name: 'Ann C. Lee' }), move(a, 'completed')];
     await handle(run);
     const first = (await answersTo(run)).map((r) => r[0]!);
+    const eventsBefore = await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX);
     await handle(run);
     const again = (await answersTo(run, 2)).map((r) => r[1]!);
 
@@ -131,11 +132,55 @@ describe('a run of client commands applied in waves', () => {
     expect(again.map((r) => r.status)).toEqual(first.map((r) => r.status));
     expect(again[0]).toEqual(first[0]);
     expect(again[2]).toEqual(first[2]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // replies follow the events of their run, so the count is final once the replies are in
+    expect(await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX)).toBe(eventsBefore);
     expect(eventsOf(a).map((e) => e.type)).toEqual(['ClientCreated', 'ClientUpdated']);
     expect(eventsOf(b).map((e) => e.type)).toEqual(['ClientCreated']);
     const timeline = await db.collection<{ entries: unknown[] }>('client_history').findOne({ _id: a as never });
     expect(timeline?.entries).toHaveLength(2);
+  });
+
+  /**
+   * Every command type delivered again, none of them idempotent by value: `next`, `prev`, an
+   * explicit move, a patch, a delete, a create, and two commands to one client in one run. Only
+   * the stored command ids (the `applied_commands` check in command-handler.ts) tell a
+   * redelivery from a new command: without that check `next` moves twice, the delete answers 404
+   * and the create 409, and this test fails.
+   */
+  it('answers every command type delivered again as the first time, applying none of them twice', async () => {
+    const [a, b, c, d, e] = Array.from({ length: 5 }, () => randomUUID());
+    await handle([a, b, c, d].map((id) => create(id!, `${id}@example.com`)));
+    await handle([move(b!, 'product_selection'), move(c!, 'product_selection')]);
+    await waitFor(() => [a, b, c, d].every((id) => eventsOf(id!).length >= 1) && eventsOf(b!).length === 2 && eventsOf(c!).length === 2, { what: 'the setup events' });
+    const run = [
+      move(a!, 'next'),
+      move(b!, 'prev'),
+      move(c!, 'data_consent'),
+      patch(d!, { name: 'Dee Lee' }),
+      create(e!, `${e}@example.com`),
+      // two commands to one client in one run: the second applies on the first
+      patch(a!, { name: 'Ann N. Lee' }),
+      move(a!, 'next'),
+      remove(d!),
+    ];
+    await handle(run);
+    const first = (await answersTo(run)).map((r) => r[0]!);
+    expect(first.map((r) => r.status)).toEqual([200, 200, 200, 200, 201, 200, 200, 204]);
+    const eventsBefore = await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX);
+    const storedBefore = await Promise.all([a, b, c, d, e].map((id) => stored(id!)));
+    const historyBefore = await db.collection('client_history').find({ _id: { $in: [a, b, c, d, e] as never[] } }).sort({ _id: 1 }).toArray();
+
+    await handle(run);
+    const again = (await answersTo(run, 2)).map((r) => r[1]!);
+    expect(again.map((r) => [r.command_id, r.status])).toEqual(first.map((r) => [r.command_id, r.status]));
+    // a replay answers the client as it is now, so the answer of the last command of each client
+    // in the run is the first answer exactly; the earlier ones of a and d (indexes 0 and 3) name
+    // the client's later state (see the closing note of this change)
+    for (const last of [1, 2, 4, 6, 7]) expect(again[last], `command ${last}`).toEqual(first[last]);
+    expect(first[6]!.body).toMatchObject({ data: { stage: 'data_consent', version: 4 } });
+    expect(await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX)).toBe(eventsBefore);
+    expect(await Promise.all([a, b, c, d, e].map((id) => stored(id!)))).toEqual(storedBefore);
+    expect(await db.collection('client_history').find({ _id: { $in: [a, b, c, d, e] as never[] } }).sort({ _id: 1 }).toArray()).toEqual(historyBefore);
   });
 
   it("refuses an email change to another client's email without failing the rest of the wave", async () => {
