@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { CommandTypes, Topics, type CommandReply } from '@trackme/contracts';
 import { createLogger, MessageProducer } from '@trackme/platform';
-import { isolatedEnv, runInProcess, stackKafka, TopicReader, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { isolatedEnv, runInProcess, stackKafka, topicMessageCount, TopicReader, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeClients } from '../../src/compose.js';
 import { ClientsConfigSchema, type ClientsConfig } from '../../src/config.js';
 
@@ -48,6 +48,7 @@ describe('clients service applying commands from Kafka', () => {
   it('applies the same command delivered twice once, and answers both deliveries identically', async () => {
     const clientId = randomUUID();
     const commandId = randomUUID();
+    const eventsBefore = await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX);
     await create(clientId, `twice-${clientId}@example.com`, commandId);
     await create(clientId, `twice-${clientId}@example.com`, commandId);
 
@@ -58,8 +59,9 @@ describe('clients service applying commands from Kafka', () => {
     const stored = await mongo.db().collection('clients').find({ _id: clientId as never }).toArray();
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ version: 1, pending_events: [] });
-    // the redelivery is answered from the stored outcome: still exactly one event
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // the redelivery is answered from the stored outcome: exactly one event on the broker (replies
+    // follow their events, so the count is final once both replies are in)
+    expect(await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX)).toBe(eventsBefore + 1);
     expect(eventsOf(clientId).map((m) => m.envelope.type)).toEqual(['ClientCreated']);
     const timeline = await mongo.db().collection<{ entries: unknown[] }>('client_history').findOne({ _id: clientId as never });
     expect(timeline?.entries).toHaveLength(1);
