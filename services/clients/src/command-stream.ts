@@ -16,7 +16,7 @@ export interface CommandStreamDeps {
  * One partition of trackme.client-commands, in order: each run of consecutive client commands and
  * each run of consecutive ApplyActivity commands between them is handled as one batch. Both write
  * the same client documents, so they share this single consumer: one writer per client
- * (DESIGN.md §2).
+ * (docs/adr/0002-one-writer-per-client.md).
  */
 export function createCommandStream({ handleCommands, applyActivity, changing }: CommandStreamDeps): BatchHandler {
   return async (messages) => {

@@ -47,7 +47,7 @@ function parse(message: InboundMessage, now: Date): Parsed {
  * First step of activity ingestion, on trackme.activity: validates each event, resolves the ones
  * that name their client by email, and routes each to its client's partition of
  * trackme.client-commands as an ApplyActivity command, where the client's only writer applies it
- * (DESIGN.md §2). Bad events go to trackme.activity.dlq with every validation error; nothing stops
+ * (docs/adr/0002-one-writer-per-client.md). Bad events go to trackme.activity.dlq with every validation error; nothing stops
  * the consumer. Offsets are committed after the commands are acknowledged, so a crash re-routes
  * events, which the applying side recognises as duplicates.
  */

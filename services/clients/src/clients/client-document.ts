@@ -15,7 +15,7 @@ export interface AppliedCommand {
 
 /**
  * A client as stored in Mongo. Besides the client's fields it carries, in the same document (one
- * atomic write, no transactions — DESIGN.md §2–3): the change events not yet published
+ * atomic write, no transactions — docs/adr/0003-in-document-outbox.md): the change events not yet published
  * (the outbox) and the ids of the last commands applied to it.
  */
 export interface ClientDocument extends StoredClient {

@@ -42,7 +42,7 @@ export const emailTaken = () => new ConflictError(EMAIL_TAKEN.message, EMAIL_TAK
 
 /**
  * Mongo access of the clients service, the only writer of these collections.
- * The Mongo-wire floor (FerretDB 1.24, DESIGN.md §3) shapes it: every filter is on `_id` alone
+ * The Mongo-wire floor (FerretDB 1.24, docs/adr/0006-mongo-wire-floor.md) shapes it: every filter is on `_id` alone
  * (nothing else uses an index; a hit or a miss costs about 1.5 ms at 10,000 clients), and one
  * consumer per partition makes this process the only writer of a client at any time. Creates
  * insert first and read only after a duplicate-key error, which saves a lookup per create.

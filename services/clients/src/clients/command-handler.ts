@@ -67,7 +67,7 @@ interface Written {
 }
 
 /**
- * Applies client commands (DESIGN.md §1 write path) so that any redelivery is harmless:
+ * Applies client commands (docs/architecture.md, "Write path") so that any redelivery is harmless:
  * 1. the decision, its events (outbox) and the command id are written in one document write;
  * 2. history rows and events are published from the outbox;
  * 3. the reply is published, then the outbox is cleared.

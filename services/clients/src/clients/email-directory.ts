@@ -14,7 +14,7 @@ const LOOKUP_CONCURRENCY = 16;
 /**
  * Which client holds an email (collection `client_emails`, keyed by the normalized email), so
  * activity that names a client by email is resolved by `_id` — a query on `clients.email_normalized`
- * scans the collection on the Mongo-wire floor (DESIGN.md §3). The clients service keeps it in step
+ * scans the collection on the Mongo-wire floor (docs/adr/0006-mongo-wire-floor.md). The clients service keeps it in step
  * with every change it relays; a migration fills it for clients created before it existed.
  */
 export class EmailDirectory {

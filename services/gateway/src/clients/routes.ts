@@ -19,7 +19,7 @@ const ClientResponseSchema = Type.Object({ data: ClientSchema });
 const Params = Type.Object({ id: ClientIdSchema });
 
 /**
- * Refuses a stage the process does not have before anything is published (DESIGN.md §1); the
+ * Refuses a stage the process does not have before anything is published (docs/architecture.md, "Write path"); the
  * clients service still decides whether the move itself is allowed.
  */
 function assertKnownStage(process: StageProcess, stage: string | undefined, allowRelative: boolean): void {

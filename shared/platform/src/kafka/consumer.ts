@@ -91,7 +91,7 @@ const DEAD_LETTERED = Symbol('dead-lettered');
 const tracer = trace.getTracer('@trackme/platform/kafka');
 
 /**
- * Consumer-group member with the guarantees of DESIGN.md §2: per-partition order, offsets
+ * Consumer-group member with the guarantees of docs/architecture.md ("Delivery guarantees"): per-partition order, offsets
  * committed only after the handler succeeded (or the message was dead-lettered), bounded retries
  * for unexpected errors, unlimited backoff for unavailable dependencies, DLQ with provenance.
  */
