@@ -27,11 +27,6 @@ export const ReplaceClientCommandSchema = Type.Object({ ...base, fields: Replace
 export const PatchClientCommandSchema = Type.Object({ ...base, fields: PatchClientBodySchema }, { additionalProperties: false });
 export const DeleteClientCommandSchema = Type.Object(base, { additionalProperties: false });
 
-export type CreateClientCommand = Static<typeof CreateClientCommandSchema>;
-export type ReplaceClientCommand = Static<typeof ReplaceClientCommandSchema>;
-export type PatchClientCommand = Static<typeof PatchClientCommandSchema>;
-export type DeleteClientCommand = Static<typeof DeleteClientCommandSchema>;
-
 export const COMMAND_SCHEMAS = {
   [CommandTypes.createClient]: CreateClientCommandSchema,
   [CommandTypes.replaceClient]: ReplaceClientCommandSchema,

@@ -7,7 +7,7 @@ import {
   type ActivityEvent,
   type ApplyActivityCommand,
 } from '@trackme/contracts';
-import { buildEnvelope, type BatchHandler, type InboundMessage, type MessageProducer, type Rejected } from '@trackme/platform';
+import { buildEnvelope, type BatchHandler, type KeyedEnvelope, type InboundMessage, type MessageProducer, type Rejected } from '@trackme/platform';
 import type { EmailDirectory } from '../clients/email-directory.js';
 
 export interface ActivityIntakeDeps {
@@ -62,7 +62,7 @@ export function createActivityIntake({ producer, directory, clock = () => new Da
       else rejected.push(parsed.rejected);
     }
     const byEmail = await directory.resolve(valid.filter((v) => v.event.client_id === undefined).map((v) => v.event.email!));
-    const commands = [];
+    const commands: KeyedEnvelope[] = [];
     for (const { message, event } of valid) {
       const clientId = event.client_id ?? byEmail.get(normalizeEmail(event.email!));
       if (clientId === undefined) {
@@ -74,14 +74,10 @@ export function createActivityIntake({ producer, directory, clock = () => new Da
         event,
         origin: { topic: message.topic, partition: message.partition, offset: message.offset },
       };
-      const envelope = buildEnvelope({ type: APPLY_ACTIVITY_TYPE, data, correlationId: message.headers[Headers.correlationId] ?? event.event_id });
-      commands.push({
-        key: clientId,
-        value: JSON.stringify(envelope),
-        headers: { [Headers.messageType]: APPLY_ACTIVITY_TYPE, [Headers.correlationId]: envelope.correlation_id },
-      });
+      const correlationId = message.headers[Headers.correlationId] ?? event.event_id;
+      commands.push({ key: clientId, envelope: buildEnvelope({ type: APPLY_ACTIVITY_TYPE, data, correlationId }) });
     }
-    await producer.send(Topics.clientCommands, commands);
+    await producer.publishEnvelopes(Topics.clientCommands, commands);
     return rejected;
   };
 }

@@ -1,4 +1,4 @@
-import type { Envelope, StoredClient } from '@trackme/contracts';
+import type { ChangeEvent, StoredClient } from '@trackme/contracts';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 
 export { normalizeEmail, toClient, storedFields as clientFields } from '@trackme/contracts';
@@ -20,7 +20,7 @@ export interface AppliedCommand {
  */
 export interface ClientDocument extends StoredClient {
   applied_commands: AppliedCommand[];
-  pending_events: Envelope[];
+  pending_events: ChangeEvent[];
   /** which activity events last set the app status and each autopayment (absent until one did) */
   activity_clocks?: ActivityClocks;
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { Client, Envelope } from '@trackme/contracts';
+import type { ChangeEvent, Client } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, forEachConcurrently, insertManyExceptDuplicates, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
@@ -100,7 +100,7 @@ export class ClientRepository {
    * Stores a new client with its outbox and the command that created it in one insert. A
    * duplicate key means the id is taken (a redelivery, a tombstone, a clash) or the email is.
    */
-  async insert(client: Client, commandId: string, events: Envelope[]): Promise<InsertResult> {
+  async insert(client: Client, commandId: string, events: ChangeEvent[]): Promise<InsertResult> {
     const doc = newDocument(client, commandId, events);
     try {
       await this.clients.insertOne(doc);
@@ -114,7 +114,7 @@ export class ClientRepository {
   }
 
   /** Re-creates a deleted client's id (its tombstone is replaced). */
-  async replaceTombstone(client: Client, commandId: string, events: Envelope[]): Promise<ClientDocument> {
+  async replaceTombstone(client: Client, commandId: string, events: ChangeEvent[]): Promise<ClientDocument> {
     const doc = newDocument(client, commandId, events);
     const result = await withUniqueConflict(() => this.clients.replaceOne({ _id: client.id }, doc), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(client.id);
@@ -122,7 +122,7 @@ export class ClientRepository {
   }
 
   /** Applies a change to an existing client and returns the document as now stored. */
-  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<ClientDocument> {
+  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: ChangeEvent[]): Promise<ClientDocument> {
     const set = changeSet(previous, next, commandId, status, events);
     const result = await withUniqueConflict(() => this.clients.updateOne({ _id: previous._id }, { $set: set }), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(previous._id);
@@ -204,7 +204,7 @@ export class ClientRepository {
 export interface NewClient {
   client: Client;
   commandId: string;
-  events: Envelope[];
+  events: ChangeEvent[];
 }
 
 /** A decided change of an existing client (`next` null: it is deleted). */
@@ -213,7 +213,7 @@ export interface ClientChange {
   next: Client | null;
   commandId: string;
   status: number;
-  events: Envelope[];
+  events: ChangeEvent[];
 }
 
 /** A refused command to remember on its client. */
@@ -232,12 +232,12 @@ export interface Timeline {
   isNew: boolean;
 }
 
-function newDocument(client: Client, commandId: string, events: Envelope[]): ClientDocument {
+function newDocument(client: Client, commandId: string, events: ChangeEvent[]): ClientDocument {
   return { ...clientFields(client), applied_commands: [{ id: commandId, status: 201 }], pending_events: events };
 }
 
 /** The fields a decided change sets on a stored client. */
-function changeSet(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Partial<ClientDocument> {
+function changeSet(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: ChangeEvent[]): Partial<ClientDocument> {
   const applied = remember(previous, { id: commandId, status });
   const pending = [...previous.pending_events, ...events];
   const set: Partial<ClientDocument> = next

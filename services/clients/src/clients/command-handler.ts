@@ -1,34 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import {
   COMMAND_REPLY_TYPE,
-  COMMAND_SCHEMAS,
   Headers,
   Topics,
   type Actor,
+  type ChangeEvent,
   type Client,
+  type ClientCommandMessage,
   type CommandReply,
-  type Envelope,
   type StageProcess,
 } from '@trackme/contracts';
 import {
   AppError,
   buildEnvelope,
-  checkedData,
   ConflictError,
   laps,
-  PoisonMessageError,
   problem,
-  rejectedOf,
   withCorrelation,
   type InboundMessage,
+  type KeyedEnvelope,
   type Logger,
   type MessageProducer,
-  type OutboundMessage,
-  type Rejected,
 } from '@trackme/platform';
 import { toClient, type ClientDocument } from './client-document.js';
 import { emailTaken, type ClientChange, type ClientRepository, type HistoryEntry, type Refusal } from './client-repository.js';
-import { decide, type ClientCommand, type Decision, type DomainEvent } from './decide.js';
+import { decide, type Decision, type DomainEvent } from './decide.js';
 import type { EmailDirectory } from './email-directory.js';
 
 export interface CommandHandlerDeps {
@@ -42,23 +38,13 @@ export interface CommandHandlerDeps {
 
 type Outcome = Pick<CommandReply, 'status' | 'body'>;
 
-/** Parses a client command; anything malformed is poison and goes to the DLQ with the reason. */
-export function parseCommand(envelope: Envelope): ClientCommand {
-  const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
-  if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
-  const data = checkedData<{ client_id: string; actor: Actor; fields?: unknown }>(envelope, schema);
-  return { type: envelope.type, clientId: data.client_id, actor: data.actor, fields: data.fields } as ClientCommand;
-}
-
-/** A client command read from trackme.client-commands. */
+/** A client command read from trackme.client-commands, checked against its schema. */
 export interface CommandItem {
   message: InboundMessage;
-  envelope: Envelope;
+  command: ClientCommandMessage;
 }
 
-interface Parsed extends CommandItem {
-  command: ClientCommand;
-}
+type Parsed = CommandItem;
 
 /** A document written by a command, whose outbox is to be relayed. */
 interface Written {
@@ -83,14 +69,9 @@ interface Written {
  * duplicate key, a change of email) are applied one by one after it.
  */
 export function createCommandHandler({ repository, directory, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
-  const replyMessage = (item: Parsed, outcome: Outcome): OutboundMessage => {
-    const data: CommandReply = { command_id: item.envelope.id, client_id: item.command.clientId, ...outcome };
-    const envelope = buildEnvelope({ type: COMMAND_REPLY_TYPE, data, correlationId: correlationOf(item) });
-    return {
-      key: item.command.clientId,
-      value: JSON.stringify(envelope),
-      headers: { [Headers.messageType]: envelope.type, [Headers.correlationId]: envelope.correlation_id },
-    };
+  const replyMessage = (item: Parsed, outcome: Outcome): KeyedEnvelope => {
+    const data: CommandReply = { command_id: item.command.id, client_id: item.command.data.client_id, ...outcome };
+    return { key: data.client_id, envelope: buildEnvelope({ type: COMMAND_REPLY_TYPE, data, correlationId: correlationOf(item) }) };
   };
 
   /**
@@ -108,14 +89,10 @@ export function createCommandHandler({ repository, directory, producer, process,
     ]);
   }
 
-  async function publishEvents(events: Envelope[]): Promise<void> {
-    await producer.send(
+  async function publishEvents(events: ChangeEvent[]): Promise<void> {
+    await producer.publishEnvelopes(
       Topics.clientEvents,
-      events.map((event) => ({
-        key: (event.data as { client_id: string }).client_id,
-        value: JSON.stringify(event),
-        headers: { [Headers.messageType]: event.type, [Headers.correlationId]: event.correlation_id },
-      })),
+      events.map((event) => ({ key: event.data.client_id, envelope: event })),
     );
   }
 
@@ -142,43 +119,43 @@ export function createCommandHandler({ repository, directory, producer, process,
   }
 
   const eventsOf = (decision: Decision, item: Parsed, now: Date) =>
-    decision.events.map((event) => toEnvelope(event, item.envelope.id, item.command.actor, item.envelope.correlation_id, now));
+    decision.events.map((event) => toEnvelope(event, item.command.id, item.command.data.actor, item.command.correlation_id, now));
 
   async function create(item: Parsed, now: Date): Promise<Outcome> {
     const decision = decide(item.command, null, { process, now });
     const events = eventsOf(decision, item, now);
-    const inserted = await repository.insert(decision.client!, item.envelope.id, events);
+    const inserted = await repository.insert(decision.client!, item.command.id, events);
     if (inserted.kind === 'email_taken') throw emailTaken();
     if (inserted.kind === 'inserted') {
       await relayNow(inserted.doc, true);
       return successOutcome(201, decision.client);
     }
     const existing = inserted.existing;
-    const replayed = await replay(existing, item.envelope.id);
+    const replayed = await replay(existing, item.command.id);
     if (replayed) return replayed;
-    if (!existing.deleted) throw new ConflictError(`client ${item.command.clientId} already exists`, 'client_exists');
+    if (!existing.deleted) throw new ConflictError(`client ${item.command.data.client_id} already exists`, 'client_exists');
     await relayNow(existing, false);
-    const written = await repository.replaceTombstone(decision.client!, item.envelope.id, events);
+    const written = await repository.replaceTombstone(decision.client!, item.command.id, events);
     await relayNow(written, false);
     return successOutcome(201, decision.client);
   }
 
   async function change(item: Parsed, now: Date): Promise<Outcome> {
-    const doc = await repository.load(item.command.clientId);
+    const doc = await repository.load(item.command.data.client_id);
     if (doc) {
-      const replayed = await replay(doc, item.envelope.id);
+      const replayed = await replay(doc, item.command.id);
       if (replayed) return replayed;
     }
     const live = doc && !doc.deleted ? doc : null;
     try {
       const decision = decide(item.command, live ? toClient(live) : null, { process, now });
       if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
-      const written = await repository.update(live!, decision.client, item.envelope.id, decision.status, eventsOf(decision, item, now));
+      const written = await repository.update(live!, decision.client, item.command.id, decision.status, eventsOf(decision, item, now));
       await relayNow(written, false);
       return successOutcome(decision.status, decision.client);
     } catch (error) {
       const refusal = refusalOf(error);
-      if (doc) await repository.rememberRefusal(doc, item.envelope.id, refusal.status, refusal.body);
+      if (doc) await repository.rememberRefusal(doc, item.command.id, refusal.status, refusal.body);
       return refusal;
     }
   }
@@ -193,8 +170,8 @@ export function createCommandHandler({ repository, directory, producer, process,
       } catch (error) {
         outcome = refusalOf(error);
       }
-      await producer.send(Topics.commandReplies, [replyMessage(item, outcome)]);
-      logger.debug({ command: item.envelope.type, command_id: item.envelope.id, status: outcome.status }, 'command handled');
+      await producer.publishEnvelopes(Topics.commandReplies, [replyMessage(item, outcome)]);
+      logger.debug({ command: item.command.type, command_id: item.command.id, status: outcome.status }, 'command handled');
     });
   }
 
@@ -204,16 +181,16 @@ export function createCommandHandler({ repository, directory, producer, process,
     const { lap, timings } = laps();
     const answered: Array<{ item: Parsed; outcome: Outcome }> = [];
     const alone: Parsed[] = [];
-    const creates: Array<{ item: Parsed; decision: Decision; events: Envelope[] }> = [];
+    const creates: Array<{ item: Parsed; decision: Decision; events: ChangeEvent[] }> = [];
     const changes: Array<{ item: Parsed; decision: Decision; change: ClientChange }> = [];
     const refusals: Refusal[] = [];
 
-    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.clientId));
+    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.data.client_id));
     lap('load');
     for (const item of wave) {
-      const doc = item.command.type === 'CreateClient' ? null : (docs.get(item.command.clientId) ?? null);
+      const doc = item.command.type === 'CreateClient' ? null : (docs.get(item.command.data.client_id) ?? null);
       // a redelivery replays its outcome; an outbox left by a crash is relayed before anything else
-      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === item.envelope.id))) {
+      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === item.command.id))) {
         alone.push(item);
         continue;
       }
@@ -225,16 +202,16 @@ export function createCommandHandler({ repository, directory, producer, process,
         else if (events.length === 0) answered.push({ item, outcome: successOutcome(decision.status, decision.client) });
         // another client may hold the new email: the bulk write cannot refuse just this one
         else if (changesEmail(decision)) alone.push(item);
-        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: item.envelope.id, status: decision.status, events } });
+        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: item.command.id, status: decision.status, events } });
       } catch (error) {
         const refusal = refusalOf(error);
-        if (doc) refusals.push({ previous: doc, commandId: item.envelope.id, status: refusal.status, problem: refusal.body });
+        if (doc) refusals.push({ previous: doc, commandId: item.command.id, status: refusal.status, problem: refusal.body });
         answered.push({ item, outcome: refusal });
       }
     }
 
     const [inserted, updated] = await Promise.all([
-      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.envelope.id, events }))),
+      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.command.id, events }))),
       repository.updateMany(
         changes.map((c) => c.change),
         refusals,
@@ -256,7 +233,7 @@ export function createCommandHandler({ repository, directory, producer, process,
 
     await relay(written);
     lap('relay');
-    await producer.send(
+    await producer.publishEnvelopes(
       Topics.commandReplies,
       answered.map(({ item, outcome }) => replyMessage(item, outcome)),
     );
@@ -268,20 +245,9 @@ export function createCommandHandler({ repository, directory, producer, process,
     logger.debug({ commands: wave.length, one_by_one: alone.length, ms: timings }, 'commands handled');
   }
 
-  /** Applies a run of consecutive client commands of one partition; returns the poison ones. */
-  return async function handleCommands(items: CommandItem[]): Promise<Rejected[]> {
-    const rejected: Rejected[] = [];
-    const parsed: Parsed[] = [];
-    for (const item of items) {
-      try {
-        parsed.push({ ...item, command: parseCommand(item.envelope) });
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        rejected.push(rejectedOf(item.message, error));
-      }
-    }
-    for (const wave of wavesOf(parsed)) await applyWave(wave);
-    return rejected;
+  /** Applies a run of consecutive client commands of one partition. */
+  return async function handleCommands(items: CommandItem[]): Promise<void> {
+    for (const wave of wavesOf(items)) await applyWave(wave);
   };
 }
 
@@ -290,19 +256,19 @@ function* wavesOf(items: Parsed[]): Generator<Parsed[]> {
   let wave: Parsed[] = [];
   let clients = new Set<string>();
   for (const item of items) {
-    if (clients.has(item.command.clientId)) {
+    if (clients.has(item.command.data.client_id)) {
       yield wave;
       wave = [];
       clients = new Set();
     }
     wave.push(item);
-    clients.add(item.command.clientId);
+    clients.add(item.command.data.client_id);
   }
   if (wave.length > 0) yield wave;
 }
 
 /** The request a command came from: its header, or the envelope's own id. */
-const correlationOf = (item: CommandItem) => item.message.headers[Headers.correlationId] ?? item.envelope.correlation_id;
+const correlationOf = (item: CommandItem) => item.message.headers[Headers.correlationId] ?? item.command.correlation_id;
 
 const changesEmail = (decision: Decision) => decision.events.some((e) => e.type === 'ClientUpdated' && 'email' in e.changes);
 
@@ -321,27 +287,21 @@ function problemBody(error: AppError) {
   return problem(error.status, error.code, error.message, errors);
 }
 
-function toEnvelope(event: DomainEvent, commandId: string, actor: Actor, correlationId: string, now: Date): Envelope {
-  const common = { client_id: event.client.id, version: event.client.version, command_id: commandId, actor };
-  const data =
-    event.type === 'ClientStageChanged'
-      ? { ...common, from: event.from, to: event.to, rollback: event.rollback, client: event.client }
-      : event.type === 'ClientUpdated'
-        ? { ...common, changes: event.changes, client: event.client }
-        : { ...common, client: event.client };
-  return buildEnvelope({ id: randomUUID(), type: event.type, data, occurredAt: now, correlationId });
+function toEnvelope(event: DomainEvent, commandId: string, actor: Actor, correlationId: string, now: Date): ChangeEvent {
+  const common = { client_id: event.client.id, version: event.client.version, command_id: commandId, actor, client: event.client };
+  const meta = { id: randomUUID(), occurredAt: now, correlationId };
+  switch (event.type) {
+    case 'ClientStageChanged':
+      return buildEnvelope({ ...meta, type: event.type, data: { ...common, from: event.from, to: event.to, rollback: event.rollback } });
+    case 'ClientUpdated':
+      return buildEnvelope({ ...meta, type: event.type, data: { ...common, changes: event.changes } });
+    default:
+      return buildEnvelope({ ...meta, type: event.type, data: common });
+  }
 }
 
-function historyEntry(event: Envelope): HistoryEntry {
-  const data = event.data as {
-    version: number;
-    command_id: string;
-    actor: unknown;
-    from?: string;
-    to?: string;
-    rollback?: boolean;
-    changes?: Record<string, { from: unknown; to: unknown }>;
-  };
+function historyEntry(event: ChangeEvent): HistoryEntry {
+  const data = event.data;
   return {
     event_id: event.id,
     type: event.type,
@@ -350,14 +310,14 @@ function historyEntry(event: Envelope): HistoryEntry {
     correlation_id: event.correlation_id,
     actor: data.actor,
     at: new Date(event.occurred_at),
-    ...(data.from !== undefined ? { from: data.from, to: data.to, rollback: data.rollback } : {}),
-    ...(data.changes ? { changes: data.changes } : {}),
+    ...('rollback' in data ? { from: data.from, to: data.to, rollback: data.rollback } : {}),
+    ...('changes' in data ? { changes: data.changes } : {}),
   };
 }
 
 /** The audit record of one change: who (subject, role, ip), what, through which request and command. */
-function auditOf(event: Envelope): Record<string, unknown> {
-  const data = event.data as { client_id: string; version: number; command_id: string; actor: unknown };
+function auditOf(event: ChangeEvent): Record<string, unknown> {
+  const { data } = event;
   return {
     event_id: event.id,
     type: event.type,

@@ -1,21 +1,9 @@
-import type {
-  Actor,
-  Client,
-  Contract,
-  CreateClientBody,
-  PatchClientBody,
-  ReplaceClientBody,
-  StageProcess,
-} from '@trackme/contracts';
+import type { Client, ClientCommand, Contract, CreateClientBody, PatchClientBody, StageProcess } from '@trackme/contracts';
 import { CommandTypes } from '@trackme/contracts';
 import { ConflictError, NotFoundError } from '@trackme/platform';
 import { resolveInitialStage, resolveStageMove } from './stage-rules.js';
 
-export type ClientCommand =
-  | { type: typeof CommandTypes.createClient; clientId: string; fields: CreateClientBody; actor: Actor }
-  | { type: typeof CommandTypes.replaceClient; clientId: string; fields: ReplaceClientBody; actor: Actor }
-  | { type: typeof CommandTypes.patchClient; clientId: string; fields: PatchClientBody; actor: Actor }
-  | { type: typeof CommandTypes.deleteClient; clientId: string; actor: Actor };
+export type { ClientCommand } from '@trackme/contracts';
 
 export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
@@ -125,13 +113,13 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
   const at = now.toISOString();
   switch (command.type) {
     case CommandTypes.createClient: {
-      if (state) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
-      const fields = fullFields(command.fields);
+      if (state) throw new ConflictError(`client ${command.data.client_id} already exists`, 'client_exists');
+      const fields = fullFields(command.data.fields);
       assertUniqueContractIds(fields);
       const client: Client = {
-        id: command.clientId,
+        id: command.data.client_id,
         ...fields,
-        stage: resolveInitialStage(process, command.fields.stage),
+        stage: resolveInitialStage(process, command.data.fields.stage),
         registration_date: at,
         last_updated: at,
         version: 1,
@@ -140,10 +128,10 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
     }
     case CommandTypes.replaceClient:
     case CommandTypes.patchClient: {
-      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
-      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.fields) : patchedFields(state, command.fields);
+      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
+      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.data.fields) : patchedFields(state, command.data.fields);
       assertUniqueContractIds(fields);
-      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.fields.stage) : undefined;
+      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.data.fields.stage) : undefined;
       const changes = diff(pickEditable(state), fields);
       const moved = move?.kind === 'move' ? move : undefined;
       if (Object.keys(changes).length === 0 && !moved) return { status: 200, client: state, events: [] };
@@ -160,7 +148,7 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       return { status: 200, client, events };
     }
     case CommandTypes.deleteClient: {
-      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
+      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
       const client: Client = { ...state, last_updated: at, version: state.version + 1 };
       return { status: 204, client: null, events: [{ type: 'ClientDeleted', client }] };
     }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
-import { CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
-import { buildEnvelope, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
+import { COMMAND_SCHEMAS, CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
+import { buildEnvelope, checkedMessage, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
 import { isolatedEnv, stackKafka, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
 import { ClientRepository } from '../../src/clients/client-repository.js';
 import { createCommandHandler, type CommandItem } from '../../src/clients/command-handler.js';
@@ -51,7 +51,7 @@ function item(type: string, clientId: string, fields?: unknown, id = randomUUID(
     headers: { [Headers.correlationId]: envelope.correlation_id },
     timestamp: String(Date.now()),
   };
-  return { message, envelope };
+  return { message, command: checkedMessage(envelope, COMMAND_SCHEMAS) };
 }
 const create = (clientId: string, email: string) => item(CommandTypes.createClient, clientId, { name: 'Ann Lee', email });
 const patch = (clientId: string, fields: object) => item(CommandTypes.patchClient, clientId, fields);
@@ -62,7 +62,7 @@ const remove = (clientId: string) => item(CommandTypes.deleteClient, clientId);
 const answersTo = (items: CommandItem[], count = 1) =>
   waitFor(
     () => {
-      const found = items.map((i) => replies.messages.filter((m) => m.envelope.data.command_id === i.envelope.id));
+      const found = items.map((i) => replies.messages.filter((m) => m.envelope.data.command_id === i.command.id));
       return found.every((f) => f.length >= count) && found.map((f) => f.map((m) => m.envelope.data));
     },
     { what: `${count} replies to each of ${items.length} commands` },
@@ -94,8 +94,8 @@ describe('a run of client commands applied in waves', () => {
     expect(answers[3]!.body).toMatchObject({ data: { id: a, name: 'Ann Lee', stage: 'product_selection', version: 3 } });
     expect(answers[6]!.body).toMatchObject({ code: 'illegal_transition' });
     // each reply carries the request it answers
-    const replyHeaders = run.map((i) => replies.messages.find((m) => m.envelope.data.command_id === i.envelope.id)!.headers[Headers.correlationId]);
-    expect(replyHeaders).toEqual(run.map((i) => i.envelope.correlation_id));
+    const replyHeaders = run.map((i) => replies.messages.find((m) => m.envelope.data.command_id === i.command.id)!.headers[Headers.correlationId]);
+    expect(replyHeaders).toEqual(run.map((i) => i.command.correlation_id));
 
     const changes = await waitFor(() => eventsOf(a!).length === 4 && eventsOf(a!), { what: "a's four events" });
     expect(changes.map((e) => [e.type, (e.data as { version: number }).version])).toEqual([

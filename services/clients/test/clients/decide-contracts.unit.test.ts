@@ -24,11 +24,9 @@ const fullContract: Contract = {
 
 const create = (contracts: Contract[]): ClientCommand => ({
   type: CommandTypes.createClient,
-  clientId: CLIENT_ID,
-  fields: { name: 'Ada Lovelace', email: 'ada@example.com', contracts },
-  actor,
+  data: { client_id: CLIENT_ID, fields: { name: 'Ada Lovelace', email: 'ada@example.com', contracts }, actor },
 });
-const patch = (contracts: Contract[]): ClientCommand => ({ type: CommandTypes.patchClient, clientId: CLIENT_ID, fields: { contracts }, actor });
+const patch = (contracts: Contract[]): ClientCommand => ({ type: CommandTypes.patchClient, data: { client_id: CLIENT_ID, fields: { contracts }, actor } });
 
 function created(contracts: Contract[]): Client {
   return decide(create(contracts), null, context).client!;

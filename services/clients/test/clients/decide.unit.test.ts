@@ -20,10 +20,10 @@ const context: DecideContext = { process: stages, now };
 const actor: Actor = { subject: 'agent-7', role: 'sales' };
 const CLIENT_ID = 'client-1';
 
-const create = (fields: CreateClientBody): ClientCommand => ({ type: CommandTypes.createClient, clientId: CLIENT_ID, fields, actor });
-const replace = (fields: ReplaceClientBody): ClientCommand => ({ type: CommandTypes.replaceClient, clientId: CLIENT_ID, fields, actor });
-const patch = (fields: PatchClientBody): ClientCommand => ({ type: CommandTypes.patchClient, clientId: CLIENT_ID, fields, actor });
-const remove = (): ClientCommand => ({ type: CommandTypes.deleteClient, clientId: CLIENT_ID, actor });
+const create = (fields: CreateClientBody): ClientCommand => ({ type: CommandTypes.createClient, data: { client_id: CLIENT_ID, fields, actor } });
+const replace = (fields: ReplaceClientBody): ClientCommand => ({ type: CommandTypes.replaceClient, data: { client_id: CLIENT_ID, fields, actor } });
+const patch = (fields: PatchClientBody): ClientCommand => ({ type: CommandTypes.patchClient, data: { client_id: CLIENT_ID, fields, actor } });
+const remove = (): ClientCommand => ({ type: CommandTypes.deleteClient, data: { client_id: CLIENT_ID, actor } });
 
 /** A client registered earlier, with every optional field set. */
 function existingClient(overrides: Partial<Client> = {}): Client {

@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { COMMAND_REPLY_TYPE, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
-import { DependencyUnavailableError, MessageConsumer, type InboundMessage, type Logger, type MessageProducer } from '@trackme/platform';
+import { COMMAND_REPLY_SCHEMAS, Topics, type CommandReply, type CommandReplyMessage } from '@trackme/contracts';
+import {
+  DependencyUnavailableError,
+  MessageConsumer,
+  parseMessage,
+  PoisonMessageError,
+  type InboundMessage,
+  type Logger,
+  type MessageProducer,
+} from '@trackme/platform';
 import type { OperationStore } from './operation-store.js';
 
 export type SendOutcome = { kind: 'reply'; reply: CommandReply } | { kind: 'timeout' };
@@ -112,14 +120,15 @@ export class CommandBus {
   }
 
   private async onReply(message: InboundMessage): Promise<void> {
-    let envelope: Envelope<CommandReply>;
+    let envelope: CommandReplyMessage;
     try {
-      envelope = JSON.parse(message.value?.toString() ?? '') as Envelope<CommandReply>;
-    } catch {
-      this.logger.warn({ offset: message.offset }, 'ignoring a reply that is not JSON');
+      envelope = parseMessage(message, COMMAND_REPLY_SCHEMAS, { kind: 'reply' });
+    } catch (error) {
+      // the topic is the clients service's answer to this gateway: nothing to dead-letter or retry
+      if (!(error instanceof PoisonMessageError)) throw error;
+      this.logger.warn({ offset: message.offset, reason: error.reason, errors: error.details?.['errors'] }, 'ignoring a message that is not a command reply');
       return;
     }
-    if (envelope.type !== COMMAND_REPLY_TYPE || !envelope.data?.command_id) return;
     const reply = envelope.data;
     const waiter = this.waiters.get(reply.command_id);
     if (waiter) {
