@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ClientIdSchema, ClientSchema, EmailSchema } from './clients.js';
 import { ActorSchema } from './commands.js';
+import type { FieldError } from './field-error.js';
 import { pathDeeperThan } from './json-limits.js';
 import { normalizeEmail } from './stored-client.js';
 
@@ -52,11 +53,6 @@ export const ActivityEventSchema = Type.Object(
   { additionalProperties: false, $id: 'ActivityEvent' },
 );
 export type ActivityEvent = Static<typeof ActivityEventSchema>;
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
 
 export type ActivityValidation = { ok: true; event: ActivityEvent } | { ok: false; errors: FieldError[] };
 

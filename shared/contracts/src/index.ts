@@ -11,3 +11,4 @@ export * from './messages.js';
 export * from './activity.js';
 export * from './metrics.js';
 export * from './json-limits.js';
+export * from './field-error.js';

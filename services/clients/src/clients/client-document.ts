@@ -1,16 +1,19 @@
-import type { ChangeEvent, StoredClient } from '@trackme/contracts';
+import type { ChangeEvent, CommandOutcome, Refusal, StoredClient } from '@trackme/contracts';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 
 export { normalizeEmail, toClient, storedFields as clientFields } from '@trackme/contracts';
 
 /**
- * Outcome of a command already handled for this client, kept to answer redeliveries: a success
- * (the body is the client as stored) or a refusal (the problem body is kept).
+ * Outcome of a command already handled for this client, kept to answer redeliveries: what it did
+ * (the client is the one stored) or the refusal.
  */
 export interface AppliedCommand {
   id: string;
-  status: number;
-  problem?: unknown;
+  outcome?: CommandOutcome['outcome'];
+  refusal?: Refusal;
+  /** documents stored before outcomes were kept hold the HTTP status and problem body instead */
+  status?: number;
+  problem?: { code?: string; detail?: string; errors?: Refusal['errors'] };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { ChangeEvent, Client } from '@trackme/contracts';
+import type { ChangeEvent, Client, CommandOutcome, Refusal } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, forEachConcurrently, insertManyExceptDuplicates, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
@@ -122,16 +122,16 @@ export class ClientRepository {
   }
 
   /** Applies a change to an existing client and returns the document as now stored. */
-  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: ChangeEvent[]): Promise<ClientDocument> {
-    const set = changeSet(previous, next, commandId, status, events);
+  async update(previous: ClientDocument, next: Client | null, commandId: string, outcome: ChangeOutcome, events: ChangeEvent[]): Promise<ClientDocument> {
+    const set = changeSet(previous, next, commandId, outcome, events);
     const result = await withUniqueConflict(() => this.clients.updateOne({ _id: previous._id }, { $set: set }), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(previous._id);
     return { ...previous, ...set } as ClientDocument;
   }
 
-  /** Remembers a refused command on the client, so a redelivery answers the same problem. */
-  async rememberRefusal(previous: ClientDocument, commandId: string, status: number, problem: unknown): Promise<void> {
-    await this.clients.updateOne({ _id: previous._id }, { $set: refusalSet(previous, commandId, status, problem) });
+  /** Remembers a refused command on the client, so a redelivery answers the same refusal. */
+  async rememberRefusal(previous: ClientDocument, commandId: string, refusal: Refusal): Promise<void> {
+    await this.clients.updateOne({ _id: previous._id }, { $set: refusalSet(previous, commandId, refusal) });
   }
 
   /**
@@ -151,11 +151,11 @@ export class ClientRepository {
    * client's: the Mongo-wire floor then fails the whole bulk write, so such changes go through
    * `update` one by one instead.
    */
-  async updateMany(changes: ClientChange[], refusals: Refusal[]): Promise<ClientDocument[]> {
-    const sets = changes.map((c) => changeSet(c.previous, c.next, c.commandId, c.status, c.events));
+  async updateMany(changes: ClientChange[], refusals: RememberedRefusal[]): Promise<ClientDocument[]> {
+    const sets = changes.map((c) => changeSet(c.previous, c.next, c.commandId, c.outcome, c.events));
     const writes = [
       ...changes.map((c, i) => ({ updateOne: { filter: { _id: c.previous._id }, update: { $set: sets[i]! } } })),
-      ...refusals.map((r) => ({ updateOne: { filter: { _id: r.previous._id }, update: { $set: refusalSet(r.previous, r.commandId, r.status, r.problem) } } })),
+      ...refusals.map((r) => ({ updateOne: { filter: { _id: r.previous._id }, update: { $set: refusalSet(r.previous, r.commandId, r.refusal) } } })),
     ];
     if (writes.length === 0) return [];
     const result = await this.clients.bulkWrite(writes, { ordered: false });
@@ -212,16 +212,18 @@ export interface ClientChange {
   previous: ClientDocument;
   next: Client | null;
   commandId: string;
-  status: number;
+  outcome: ChangeOutcome;
   events: ChangeEvent[];
 }
 
+/** What a command that changed a stored client did. */
+export type ChangeOutcome = Exclude<CommandOutcome['outcome'], 'refused'>;
+
 /** A refused command to remember on its client. */
-export interface Refusal {
+export interface RememberedRefusal {
   previous: ClientDocument;
   commandId: string;
-  status: number;
-  problem: unknown;
+  refusal: Refusal;
 }
 
 /** Timeline rows to append to one client's history. */
@@ -233,12 +235,12 @@ export interface Timeline {
 }
 
 function newDocument(client: Client, commandId: string, events: ChangeEvent[]): ClientDocument {
-  return { ...clientFields(client), applied_commands: [{ id: commandId, status: 201 }], pending_events: events };
+  return { ...clientFields(client), applied_commands: [{ id: commandId, outcome: 'created' }], pending_events: events };
 }
 
 /** The fields a decided change sets on a stored client. */
-function changeSet(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: ChangeEvent[]): Partial<ClientDocument> {
-  const applied = remember(previous, { id: commandId, status });
+function changeSet(previous: ClientDocument, next: Client | null, commandId: string, outcome: ChangeOutcome, events: ChangeEvent[]): Partial<ClientDocument> {
+  const applied = remember(previous, { id: commandId, outcome });
   const pending = [...previous.pending_events, ...events];
   const set: Partial<ClientDocument> = next
     ? { ...clientFields(next), applied_commands: applied, pending_events: pending }
@@ -255,8 +257,8 @@ function changeSet(previous: ClientDocument, next: Client | null, commandId: str
   return set;
 }
 
-function refusalSet(previous: ClientDocument, commandId: string, status: number, problem: unknown): Partial<ClientDocument> {
-  return { applied_commands: remember(previous, { id: commandId, status, problem }) };
+function refusalSet(previous: ClientDocument, commandId: string, refusal: Refusal): Partial<ClientDocument> {
+  return { applied_commands: remember(previous, { id: commandId, outcome: 'refused', refusal }) };
 }
 
 function remember(previous: ClientDocument, command: AppliedCommand): AppliedCommand[] {

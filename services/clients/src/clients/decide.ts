@@ -14,7 +14,8 @@ export type DomainEvent =
   | { type: 'ClientDeleted'; client: Client };
 
 export interface Decision {
-  status: 200 | 201 | 204;
+  /** what the command did; a refusal is thrown as a domain error instead */
+  outcome: 'created' | 'changed' | 'unchanged' | 'deleted';
   /** the client after the command (null once deleted) */
   client: Client | null;
   /** empty for a no-op: nothing is written and no event is emitted */
@@ -124,7 +125,7 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
         last_updated: at,
         version: 1,
       };
-      return { status: 201, client, events: [{ type: 'ClientCreated', client }] };
+      return { outcome: 'created', client, events: [{ type: 'ClientCreated', client }] };
     }
     case CommandTypes.replaceClient:
     case CommandTypes.patchClient: {
@@ -134,7 +135,7 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.data.fields.stage) : undefined;
       const changes = diff(pickEditable(state), fields);
       const moved = move?.kind === 'move' ? move : undefined;
-      if (Object.keys(changes).length === 0 && !moved) return { status: 200, client: state, events: [] };
+      if (Object.keys(changes).length === 0 && !moved) return { outcome: 'unchanged', client: state, events: [] };
       const client: Client = {
         ...state,
         ...fields,
@@ -145,12 +146,12 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       const events: DomainEvent[] = [];
       if (Object.keys(changes).length > 0) events.push({ type: 'ClientUpdated', changes, client });
       if (moved) events.push({ type: 'ClientStageChanged', from: moved.from, to: moved.to, rollback: moved.rollback, client });
-      return { status: 200, client, events };
+      return { outcome: 'changed', client, events };
     }
     case CommandTypes.deleteClient: {
       if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
       const client: Client = { ...state, last_updated: at, version: state.version + 1 };
-      return { status: 204, client: null, events: [{ type: 'ClientDeleted', client }] };
+      return { outcome: 'deleted', client: null, events: [{ type: 'ClientDeleted', client }] };
     }
     default: {
       const unknown: never = command;

@@ -73,7 +73,7 @@ describe('contracts with all nine fields', () => {
     const state = created([fullContract]);
     const restated = { ...fullContract, conclusion_date: '2024-01-15T07:00:00Z', expiration_date: '2025-01-15T12:00:00.000+02:00' };
     const decision = decide(patch([restated]), state, context);
-    expect(decision).toEqual({ status: 200, client: state, events: [] });
+    expect(decision).toEqual({ outcome: 'unchanged', client: state, events: [] });
   });
 
   it('clears a contract field a PATCH of the contracts leaves out', () => {

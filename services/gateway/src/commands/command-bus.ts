@@ -12,6 +12,7 @@ import {
   type Logger,
   type MessageProducer,
 } from '@trackme/platform';
+import { responseOf } from './command-response.js';
 import type { OperationStore } from './operation-store.js';
 
 export type SendOutcome = { kind: 'reply'; reply: CommandReply } | { kind: 'timeout' };
@@ -136,6 +137,6 @@ export class CommandBus {
       return;
     }
     const mine = this.timedOut.delete(reply.command_id);
-    await this.operations.recordResult(reply.command_id, reply.client_id, { status: reply.status, body: reply.body }, !mine);
+    await this.operations.recordResult(reply.command_id, reply.client_id, responseOf(reply), !mine);
   }
 }
