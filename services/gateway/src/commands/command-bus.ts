@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import { COMMAND_REPLY_SCHEMAS, Topics, type CommandReply, type CommandReplyMessage } from '@trackme/contracts';
 import {
   DependencyUnavailableError,
-  MessageConsumer,
   parseMessage,
   PoisonMessageError,
   type InboundMessage,
+  type KafkaSetup,
   type Logger,
+  type MessageConsumer,
   type MessageProducer,
 } from '@trackme/platform';
 import { responseOf } from './command-response.js';
@@ -31,25 +31,24 @@ const TIMED_OUT_REMEMBERED = 10_000;
 export class CommandBus {
   private readonly waiters = new Map<string, Waiter>();
   private readonly timedOut = new Set<string>();
+  private readonly producer: MessageProducer;
   private readonly replies: MessageConsumer;
   private readonly outcomes: Counter<'outcome'>;
 
+  /** The reply consumer is made on `kafka`, which starts it with the service and stops it on shutdown. */
   constructor(
-    kafka: Kafka,
-    private readonly producer: MessageProducer,
+    kafka: KafkaSetup,
     private readonly operations: OperationStore,
     private readonly logger: Logger,
-    options: { topicPrefix: string; registry: Registry; instanceId?: string },
+    options: { registry: Registry; instanceId?: string },
   ) {
-    this.replies = new MessageConsumer(kafka, {
+    this.producer = kafka.producer;
+    this.replies = kafka.consumer('reply consumer', {
       // own group per instance: every instance sees every reply and picks its own
       groupId: `trackme-gateway-${options.instanceId ?? randomUUID()}`,
       topics: [Topics.commandReplies],
       fromBeginning: false,
       handler: (message) => this.onReply(message),
-      producer,
-      logger,
-      topicPrefix: options.topicPrefix,
       partitionsConsumedConcurrently: 6,
     });
     this.outcomes = new Counter({
@@ -62,14 +61,6 @@ export class CommandBus {
 
   get isReady(): boolean {
     return this.producer.isConnected && this.replies.isRunning;
-  }
-
-  start(): Promise<void> {
-    return this.replies.start();
-  }
-
-  stop(): Promise<void> {
-    return this.replies.stop();
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Value } from 'typebox/value';
 import { ChangeFactsSchema, ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
 import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type InboundMessage, type Rejected } from '@trackme/platform';
-import type { ClientState, ReadCache } from '../cache/read-cache.js';
+import type { CachedClient, ReadCache } from '../cache/read-cache.js';
 import type { ClientSource } from '../clients/client-source.js';
 
 interface ChangeFacts {
@@ -33,7 +33,7 @@ export function changeFacts(message: InboundMessage): ChangeFacts {
 export function createInvalidationHandler(cache: ReadCache, source: ClientSource): BatchHandler {
   return async (messages) => {
     const rejected: Rejected[] = [];
-    const states: ClientState[] = [];
+    const states: CachedClient[] = [];
     for (const message of messages) {
       let facts: ChangeFacts;
       try {
