@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { dependencyDirection } from './scripts/lint/dependency-direction.mjs';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', 'coverage/**', '.local/**', 'node_modules/**', 'bench/results/**'] },
@@ -13,6 +14,13 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-console': 'off',
     },
+  },
+  {
+    // services never import each other, and shared code never imports a service; tests may
+    // start several services in one process (as the gateway's write tests do)
+    files: ['services/*/src/**/*.{ts,mts,js,mjs}', 'shared/*/src/**/*.{ts,mts,js,mjs}'],
+    plugins: { trackme: { rules: { 'dependency-direction': dependencyDirection } } },
+    rules: { 'trackme/dependency-direction': 'error' },
   },
   {
     // tests read JSON answers loosely; production code keeps the rule

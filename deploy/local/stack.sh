@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Native local stack for machines without a Docker engine (DESIGN.md §8):
+# Native local stack for machines without a Docker engine (docs/adr/0008-local-stack-without-docker.md):
 #   Kafka  — Apache Kafka broker jars from Maven Central, KRaft combined mode, Java 17
 #   Mongo  — mongod when on PATH, otherwise FerretDB built with Go (SQLite handler)
 #   Redis  — Debian's redis-server

@@ -1,4 +1,4 @@
-// Indexes of the clients collection (DESIGN.md §4). Timelines (client_history) and command
+// Indexes of the clients collection (docs/architecture.md, "Data model"). Timelines (client_history) and command
 // outcomes (commands) are read by _id only and need none.
 // Kept to plain single/compound indexes: the Mongo-wire floor (FerretDB) has no partial,
 // sparse or TTL indexes and no collation.

@@ -1,4 +1,4 @@
-// Activity ingestion (DESIGN.md §1): the email directory and the dedup record of activity events.
+// Activity ingestion (docs/architecture.md, "Activity ingestion"): the email directory and the dedup record of activity events.
 // - client_emails: normalized email -> client id, so activity named by email is resolved by _id.
 //   The clients service keeps it current; this fills it for clients created before it existed.
 // - activity_events: one document per event id applied; expired by the clients service after

@@ -26,7 +26,6 @@ const MessageHeaders = Type.Object({
   [Headers.messageType]: Type.Optional(Type.String({ description: 'The envelope type, for routing without parsing the value' })),
   [Headers.correlationId]: Type.Optional(Type.String({ description: 'Correlation id of the request that caused the message' })),
   [Headers.traceparent]: Type.Optional(Type.String({ description: 'W3C trace context' })),
-  [Headers.replyTo]: Type.Optional(Type.String({ description: 'Commands only: the gateway instance waiting for the reply' })),
 });
 
 const DeadLetterHeaders = Type.Object({

@@ -224,22 +224,14 @@ async function sendCreate(deps: LegacyImportDeps, item: Ready, counts: Counts, r
   });
   const answer = await reply;
   if (!answer) counts.unanswered += 1;
-  else if (answer.status === 201) counts.imported += 1;
-  else if (answer.status === 409 && problemOf(answer).code === 'client_exists') counts.already += 1;
+  else if (answer.outcome === 'created') counts.imported += 1;
+  else if (answer.outcome === 'refused' && answer.refusal.code === 'client_exists') counts.already += 1;
   else refuse(item.legacyId, reasonOf(answer));
 }
 
-interface ProblemBody {
-  detail?: string;
-  title?: string;
-  code?: string;
-  errors?: Array<{ field: string; message: string }>;
-}
-
-const problemOf = (reply: CommandReply): ProblemBody => (reply.body && typeof reply.body === 'object' ? (reply.body as ProblemBody) : {});
-
 function reasonOf(reply: CommandReply): string {
-  const problem = problemOf(reply);
-  const fields = (problem.errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
-  return `refused by trackme (${reply.status}${problem.code ? ` ${problem.code}` : ''}): ${problem.detail ?? problem.title ?? 'no detail'}${fields ? ` (${fields})` : ''}`;
+  if (reply.outcome !== 'refused') return `answered ${reply.outcome} where a create was expected`;
+  const { code, message, errors } = reply.refusal;
+  const fields = (errors ?? []).map((e) => `${e.field}: ${e.message}`).join('; ');
+  return `refused by trackme (${code}): ${message}${fields ? ` (${fields})` : ''}`;
 }

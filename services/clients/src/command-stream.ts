@@ -1,11 +1,11 @@
-import { APPLY_ACTIVITY_TYPE, ApplyActivityCommandSchema, type ApplyActivityCommand } from '@trackme/contracts';
-import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type Rejected } from '@trackme/platform';
+import { APPLY_ACTIVITY_TYPE, ApplyActivityCommandSchema, COMMAND_SCHEMAS } from '@trackme/contracts';
+import { checkedData, checkedMessage, parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type Rejected } from '@trackme/platform';
 import type { ActivityItem } from './activity/activity-applier.js';
 import type { CommandItem } from './clients/command-handler.js';
 
 export interface CommandStreamDeps {
-  /** a run of consecutive client commands (create, replace, patch, delete); returns the poison ones */
-  handleCommands: (items: CommandItem[]) => Promise<Rejected[]>;
+  /** a run of consecutive client commands (create, replace, patch, delete), each checked */
+  handleCommands: (items: CommandItem[]) => Promise<void>;
   /** a run of consecutive ApplyActivity commands, applied together */
   applyActivity: (items: ActivityItem[]) => Promise<Rejected[]>;
   /** told before a client command changes a client outside the activity path */
@@ -16,7 +16,7 @@ export interface CommandStreamDeps {
  * One partition of trackme.client-commands, in order: each run of consecutive client commands and
  * each run of consecutive ApplyActivity commands between them is handled as one batch. Both write
  * the same client documents, so they share this single consumer: one writer per client
- * (DESIGN.md §2).
+ * (docs/adr/0002-one-writer-per-client.md).
  */
 export function createCommandStream({ handleCommands, applyActivity, changing }: CommandStreamDeps): BatchHandler {
   return async (messages) => {
@@ -32,23 +32,21 @@ export function createCommandStream({ handleCommands, applyActivity, changing }:
       if (commands.length > 0) {
         const items = commands;
         commands = [];
-        for (const { envelope } of items) {
-          const clientId = (envelope.data as { client_id?: unknown } | null)?.client_id;
-          if (typeof clientId === 'string') changing?.(clientId);
-        }
-        rejected.push(...(await handleCommands(items)));
+        for (const { command } of items) changing?.(command.data.client_id);
+        await handleCommands(items);
       }
     };
     for (const message of messages) {
       try {
         const envelope = parseEnvelope(message);
         if (envelope.type === APPLY_ACTIVITY_TYPE) {
-          const item = { message, command: checkedData<ApplyActivityCommand>(envelope, ApplyActivityCommandSchema), correlationId: envelope.correlation_id };
+          const item = { message, command: checkedData(envelope, ApplyActivityCommandSchema), correlationId: envelope.correlation_id };
           if (commands.length > 0) await flush();
           activity.push(item);
         } else {
+          const command = checkedMessage(envelope, COMMAND_SCHEMAS, { kind: 'command' });
           if (activity.length > 0) await flush();
-          commands.push({ message, envelope });
+          commands.push({ message, command });
         }
       } catch (error) {
         if (!(error instanceof PoisonMessageError)) throw error;

@@ -1,17 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_PARTITIONS, loadStageProcess, Topics } from '@trackme/contracts';
-import {
-  createHttpServer,
-  createKafka,
-  createMongo,
-  isMongoUnavailable,
-  MessageConsumer,
-  MessageProducer,
-  kafkaConnection,
-  startInBackground,
-  type Logger,
-  type ServiceContext,
-} from '@trackme/platform';
+import { createHttpServer, createMongo, isMongoUnavailable, setUpKafka, type Logger, type ServiceContext } from '@trackme/platform';
 import { createActivityApplier } from './activity/activity-applier.js';
 import { createActivityIntake } from './activity/activity-intake.js';
 import { ProcessedEvents } from './activity/processed-events.js';
@@ -25,27 +14,18 @@ import type { ClientsConfig } from './config.js';
 export async function composeClients(context: ServiceContext<ClientsConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
   // an invalid process stops the service at start with every problem listed
-  const process = loadStageProcess(config.STAGES_CONFIG);
+  const stages = loadStageProcess(config.STAGES_CONFIG);
 
   const mongo = createMongo(config.MONGO_URL, 'trackme-clients');
   lifecycle.onStop('mongo', () => mongo.close());
   const repository = new ClientRepository(mongo.db);
 
-  const kafka = createKafka(
-    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-clients' },
-    logger,
-  );
-  const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
-  lifecycle.onStop('kafka producer', () => producer.disconnect());
+  const kafka = setUpKafka({ config, clientId: 'trackme-clients', logger, registry, lifecycle });
+  const { producer } = kafka;
 
   const directory = new EmailDirectory(mongo.db);
   const processed = new ProcessedEvents(mongo.db);
   const consumerDefaults = {
-    producer,
-    logger,
-    registry,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     // every partition of the topic at once: clients never share a partition's order
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     maxBatchSize: config.ACTIVITY_BATCH_SIZE,
@@ -54,44 +34,33 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     isTransient: isMongoUnavailable,
   };
   const activityApplier = createActivityApplier({ repository, processed, producer, logger, registry });
-  const commands = new MessageConsumer(kafka, {
+  kafka.consumer('command consumer', {
     ...consumerDefaults,
     groupId: 'trackme-clients',
     topics: [Topics.clientCommands],
     batchHandler: createCommandStream({
-      handleCommands: createCommandHandler({ repository, directory, producer, process, logger }),
+      handleCommands: createCommandHandler({ repository, directory, producer, process: stages, logger }),
       applyActivity: activityApplier.applyRun,
       changing: activityApplier.forget,
     }),
+    // after a rebalance another process may have written any client
+    onAssigned: () => activityApplier.forgetAll(),
   });
-  // after a rebalance another process may have written any client
-  commands.raw.on(commands.raw.events.GROUP_JOIN, () => activityApplier.forgetAll());
   // activity is validated and routed to its client's partition of the command topic first
-  const activity = new MessageConsumer(kafka, {
+  kafka.consumer('activity consumer', {
     ...consumerDefaults,
     groupId: 'trackme-clients-activity',
     topics: [Topics.activity],
     batchHandler: createActivityIntake({ producer, directory }),
   });
-  lifecycle.onStop('activity consumer', () => activity.stop());
-  lifecycle.onStop('command consumer', () => commands.stop());
-  void startInBackground(
-    'kafka',
-    async () => {
-      if (!producer.isConnected) await producer.connect();
-      await commands.start();
-      await activity.start();
-    },
-    lifecycle,
-    logger,
-  );
+  kafka.start();
   const expiry = startDedupExpiry(processed, config.ACTIVITY_DEDUP_DAYS, logger);
   lifecycle.onStop('activity dedup expiry', async () => clearInterval(expiry));
 
   return createHttpServer({
     logger,
     registry,
-    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && commands.isRunning && activity.isRunning },
+    readiness: { mongo: () => mongo.ping(), kafka: () => kafka.isReady },
   });
 }
 

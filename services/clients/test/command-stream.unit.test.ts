@@ -24,9 +24,8 @@ const command = (clientId: string) => message(envelope('PatchClient', { client_i
 function recorder() {
   const calls: string[] = [];
   const stream = createCommandStream({
-    handleCommands: async (items: CommandItem[]): Promise<Rejected[]> => {
-      calls.push(`commands ${items.map((i) => (i.envelope.data as { client_id: string }).client_id).join(',')}`);
-      return [];
+    handleCommands: async (items: CommandItem[]): Promise<void> => {
+      calls.push(`commands ${items.map((i) => i.command.data.client_id).join(',')}`);
     },
     applyActivity: async (items: ActivityItem[]): Promise<Rejected[]> => {
       calls.push(`activity ${items.map((i) => i.command.event.event_id).join(',')}`);
@@ -54,8 +53,9 @@ describe('the command stream', () => {
     expect(rejected.map((r) => [r.message, r.reason])).toEqual([
       [garbage, 'invalid_json'],
       [badActivity, 'invalid_schema'],
+      [unknown, 'unknown_type'],
     ]);
-    // an unknown command type is the command handler's to refuse (it dead-letters it)
-    expect(calls).toEqual(['activity a1', 'changing c1', 'commands c1', 'activity a2']);
+    // a command is checked before anything is told of its client
+    expect(calls).toEqual(['activity a1,a2']);
   });
 });

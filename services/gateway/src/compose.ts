@@ -4,12 +4,9 @@ import { loadStageProcess } from '@trackme/contracts';
 import {
   ConfigError,
   createHttpServer,
-  createKafka,
   createMongo,
   createRedis,
-  MessageProducer,
-  kafkaConnection,
-  startInBackground,
+  setUpKafka,
   type Logger,
   type ServiceContext,
 } from '@trackme/platform';
@@ -34,7 +31,7 @@ import { UserStore } from './users/user-store.js';
 /** Composition root: stages → signing key → Redis and Mongo (users) → Kafka producer and reply consumer → read and metrics clients → HTTP app. */
 export async function composeGateway(context: ServiceContext<GatewayConfig>): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
-  const process = loadStageProcess(config.STAGES_CONFIG);
+  const stages = loadStageProcess(config.STAGES_CONFIG);
   const issuer = await tokenIssuerOf(config);
   const verifier = tokenVerifierOf(config, issuer);
   if (config.AUTH_MODE === 'disabled') {
@@ -58,27 +55,10 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   );
   if (!issuer) logger.warn('AUTH_SIGNING_KEY is not set: users cannot sign in (POST /auth/login answers 404)');
 
-  const kafka = createKafka(
-    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-gateway' },
-    logger,
-  );
-  const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
-  lifecycle.onStop('kafka producer', () => producer.disconnect());
-  const bus = new CommandBus(kafka, producer, operations, logger, {
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    registry,
-    instanceId: randomUUID(),
-  });
-  lifecycle.onStop('reply consumer', () => bus.stop());
-  void startInBackground(
-    'kafka',
-    async () => {
-      if (!producer.isConnected) await producer.connect();
-      await bus.start();
-    },
-    lifecycle,
-    logger,
-  );
+  const kafka = setUpKafka({ config, clientId: 'trackme-gateway', logger, registry, lifecycle });
+  const { producer } = kafka;
+  const bus = new CommandBus(kafka, operations, logger, { registry, instanceId: randomUUID() });
+  kafka.start();
 
   const read = new ReadClient(config.READ_URL, config.INTERNAL_TOKEN);
   const lists = new ListCache(config.LIST_CACHE_MS);
@@ -97,7 +77,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     basePath: config.BASE_PATH,
     auth: { mode: config.AUTH_MODE, verifier, ...(limiter ? { limiter } : {}) },
     corsOrigins: config.CORS_ORIGINS.split(',').filter(Boolean),
-    process,
+    process: stages,
     operations,
     read,
     lists,

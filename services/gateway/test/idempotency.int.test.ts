@@ -3,8 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
+import { Type } from 'typebox';
 import { CommandTypes, Topics } from '@trackme/contracts';
-import { createKafka, createLogger, createRedis, DependencyUnavailableError, kafkaConnectionFromEnv, MessageProducer, type RedisConnection } from '@trackme/platform';
+import { createLogger, createRedis, DependencyUnavailableError, KafkaConfig, Lifecycle, loadConfig, setUpKafka, type MessageProducer, type RedisConnection } from '@trackme/platform';
 import { isolatedEnv, spawnService, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
 import { CommandBus } from '../src/commands/command-bus.js';
 import { OperationStore } from '../src/commands/operation-store.js';
@@ -78,6 +79,7 @@ describe('a retry after an attempt that reached Kafka and failed for its caller'
   let app: FastifyInstance;
   let producer: MessageProducer;
   let bus: CommandBus;
+  let lifecycle: Lifecycle;
   let mongo: MongoClient;
   const sentIds: string[] = [];
 
@@ -86,11 +88,11 @@ describe('a retry after an attempt that reached Kafka and failed for its caller'
     await waitUntilReady(clients);
     mongo = await MongoClient.connect(env.MONGO_URL);
     const logger = createLogger('idempotency-test', 'silent');
-    const kafka = createKafka({ ...kafkaConnectionFromEnv(env), clientId: 'idempotency-test' }, logger);
-    producer = new MessageProducer(kafka, logger, env.KAFKA_TOPIC_PREFIX);
-    await producer.connect();
-    bus = new CommandBus(kafka, producer, store, logger, { topicPrefix: env.KAFKA_TOPIC_PREFIX, registry: new Registry() });
-    await bus.start();
+    lifecycle = new Lifecycle(logger, 10_000);
+    const kafka = setUpKafka({ config: loadConfig('idempotency-test', Type.Object(KafkaConfig), env), clientId: 'idempotency-test', logger, lifecycle });
+    producer = kafka.producer;
+    bus = new CommandBus(kafka, store, logger, { registry: new Registry() });
+    kafka.start();
     let first = true;
     // publishes like the real bus, then fails as if the connection broke before the reply came
     const flaky = {
@@ -120,8 +122,7 @@ describe('a retry after an attempt that reached Kafka and failed for its caller'
 
   afterAll(async () => {
     await app?.close();
-    await bus?.stop();
-    await producer?.disconnect();
+    await lifecycle?.stop('test over');
     await mongo?.close();
     await clients?.stop('SIGKILL');
   });

@@ -2,22 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_PARTITIONS, loadStageProcess, Topics } from '@trackme/contracts';
 import {
   createHttpServer,
-  createKafka,
   createMongo,
   createRedis,
   isMongoUnavailable,
-  MessageConsumer,
-  MessageProducer,
-  kafkaConnection,
-  startInBackground,
+  setUpKafka,
   topicFor,
+  type KafkaSetup,
   type ServiceContext,
 } from '@trackme/platform';
 import type { MetricsConfig } from './config.js';
 import { CounterStore } from './counting/counter-store.js';
 import { createEventCounter } from './counting/event-counter.js';
 import { LiveCounts } from './counting/live-counts.js';
-import { metricsRoutes } from './http/routes.js';
+import { internalMetricsRoutes } from './http/routes.js';
 import { Calendar } from './periods.js';
 import { MetricGauges } from './rollup/gauges.js';
 import { RollupJobs } from './rollup/rollup-jobs.js';
@@ -41,61 +38,45 @@ const LOCK_MS = 15 * 60_000;
 export async function composeMetrics(context: ServiceContext<MetricsConfig>, options: MetricsOptions = {}): Promise<FastifyInstance> {
   const { config, logger, registry, lifecycle } = context;
   const clock = options.clock ?? (() => new Date());
-  const process = loadStageProcess(config.STAGES_CONFIG);
+  const stages = loadStageProcess(config.STAGES_CONFIG);
   const calendar = new Calendar(config.METRICS_TZ);
   const mongo = createMongo(config.MONGO_URL, 'trackme-metrics');
   lifecycle.onStop('mongo', () => mongo.close());
   const redis = createRedis(config.REDIS_URL, 'trackme-metrics', { tlsCaFile: config.REDIS_TLS_CA_FILE });
   lifecycle.onStop('redis', () => redis.close());
 
-  const kafka = createKafka(
-    { ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-metrics' },
-    logger,
-  );
-  // dead-letter records of the consumers go through this producer
-  const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
-  lifecycle.onStop('kafka producer', () => producer.disconnect());
+  // dead-letter records of the consumers go through its producer
+  const kafka = setUpKafka({ config, clientId: 'trackme-metrics', logger, registry, lifecycle });
 
   const store = new CounterStore(mongo.db);
   const live = new LiveCounts(redis.client, config.METRICS_KEY_PREFIX, calendar, logger, registry);
-  const partitions = partitionCounter(kafka, topicFor(config.KAFKA_TOPIC_PREFIX ?? '', Topics.clientEvents));
-  const rollups = new Rollups({ db: mongo.db, store, live, calendar, process, partitions });
+  const partitions = partitionCounter(kafka.kafka, topicFor(kafka.topicPrefix, Topics.clientEvents));
+  const rollups = new Rollups({ db: mongo.db, store, live, calendar, process: stages, partitions });
   const lock = new RollupLock(redis.client, config.METRICS_KEY_PREFIX, LOCK_MS);
   const jobs = new RollupJobs(mongo.db, rollups, lock, calendar, clock, logger);
 
-  const counter = createEventCounter({ store, live, context: { calendar, process }, logger, registry });
-  const events = new MessageConsumer(kafka, {
+  const counter = createEventCounter({ store, live, context: { calendar, process: stages }, logger, registry });
+  kafka.consumer('event consumer', {
     groupId: 'trackme-metrics',
     topics: [Topics.clientEvents],
     batchHandler: counter.handleBatch,
     maxBatchSize: config.METRICS_BATCH_SIZE,
     gatherMs: config.METRICS_BATCH_WAIT_MS,
-    producer,
-    logger,
-    registry,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: 2,
     // while Mongo is down events wait; they are never dead-lettered for that
     isTransient: isMongoUnavailable,
+    // after a rebalance another process may have counted any client
+    onAssigned: () => counter.forgetAll(),
   });
-  events.raw.on(events.raw.events.GROUP_JOIN, () => counter.forgetAll());
-  lifecycle.onStop('event consumer', () => events.stop());
-  const triggers = new MessageConsumer(kafka, {
+  kafka.consumer('rollup command consumer', {
     groupId: 'trackme-metrics-commands',
     topics: [Topics.metricsCommands],
     handler: createTriggerHandler(jobs),
-    producer,
-    logger,
-    registry,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: 1,
     // a request waits while Mongo is down; it is never dead-lettered for that (a rollup that
     // fails for another reason, e.g. Redis down for its lock, is recorded as a failed job)
     isTransient: isMongoUnavailable,
   });
-  lifecycle.onStop('rollup command consumer', () => triggers.stop());
 
   const scheduler = new RollupScheduler({
     calendar,
@@ -116,18 +97,10 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const gauges = new MetricGauges(rollups, calendar, clock, logger, registry);
   lifecycle.onStop('metric gauges', () => gauges.stop());
 
-  void startInBackground(
-    'kafka',
-    async () => {
-      if (!producer.isConnected) await producer.connect();
-      await events.start();
-      await triggers.start();
-      scheduler.start();
-      gauges.start(config.METRICS_GAUGE_REFRESH_SECONDS * 1000);
-    },
-    lifecycle,
-    logger,
-  );
+  kafka.start(() => {
+    scheduler.start();
+    gauges.start(config.METRICS_GAUGE_REFRESH_SECONDS * 1000);
+  });
 
   const app = createHttpServer({
     logger,
@@ -136,15 +109,15 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
     readiness: {
       mongo: () => mongo.ping(),
       redis: () => redis.ping(),
-      kafka: () => producer.isConnected && events.isRunning && triggers.isRunning,
+      kafka: () => kafka.isReady,
     },
   });
-  await app.register(metricsRoutes, { rollups, jobs, calendar, clock });
+  await app.register(internalMetricsRoutes, { rollups, jobs, calendar, clock });
   return app;
 }
 
 /** The partition count of trackme.client-events (counter documents exist per partition), looked up once a minute at most. */
-function partitionCounter(kafka: ReturnType<typeof createKafka>, topic: string): () => Promise<number> {
+function partitionCounter(kafka: KafkaSetup['kafka'], topic: string): () => Promise<number> {
   let known: { count: number; at: number } | undefined;
   return async () => {
     if (known && Date.now() - known.at < 60_000) return known.count;

@@ -147,4 +147,3 @@ export class Calendar {
   }
 }
 
-export const DAY_IN_MS = DAY_MS;

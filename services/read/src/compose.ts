@@ -3,14 +3,10 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_PARTITIONS, Topics } from '@trackme/contracts';
 import {
   createHttpServer,
-  createKafka,
   createMongo,
   createRedis,
   isRedisUnavailable,
-  MessageConsumer,
-  MessageProducer,
-  kafkaConnection,
-  startInBackground,
+  setUpKafka,
   type Logger,
   type ServiceContext,
 } from '@trackme/platform';
@@ -19,7 +15,7 @@ import { ReadCache } from './cache/read-cache.js';
 import { Bulkhead } from './clients/bulkhead.js';
 import { ClientReads } from './clients/client-reads.js';
 import { ClientSource } from './clients/client-source.js';
-import { clientReadRoutes } from './clients/routes.js';
+import { internalClientRoutes } from './clients/routes.js';
 import type { ReadConfig } from './config.js';
 import { createInvalidationHandler } from './events/invalidation.js';
 import { registerHistoryRoutes } from './history/history-routes.js';
@@ -37,35 +33,18 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const loader = new ModelLoader(cache, source, logger, { reloadEveryMs: config.CACHE_RELOAD_MINUTES * 60_000 });
   lifecycle.onStop('cache loader', () => loader.stop());
 
-  const kafka = createKafka({ ...kafkaConnection(config), clientId: config.KAFKA_CLIENT_ID ?? 'trackme-read' }, logger);
   // only dead-letter records are produced here
-  const producer = new MessageProducer(kafka, logger, config.KAFKA_TOPIC_PREFIX);
-  lifecycle.onStop('kafka producer', () => producer.disconnect());
-  const events = new MessageConsumer(kafka, {
+  const kafka = setUpKafka({ config, clientId: 'trackme-read', logger, registry, lifecycle });
+  kafka.consumer('event consumer', {
     groupId: 'trackme-read',
     topics: [Topics.clientEvents],
     batchHandler: createInvalidationHandler(cache, source),
-    producer,
-    logger,
-    registry,
-    topicPrefix: config.KAFKA_TOPIC_PREFIX,
-    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     // while Redis is down an event waits (lists are then read from Mongo); it is never dropped
     // (a DependencyUnavailableError, e.g. Mongo down for an event without a snapshot, waits too)
     isTransient: isRedisUnavailable,
   });
-  lifecycle.onStop('event consumer', () => events.stop());
-  void startInBackground(
-    'kafka',
-    async () => {
-      if (!producer.isConnected) await producer.connect();
-      await events.start();
-      loader.start();
-    },
-    lifecycle,
-    logger,
-  );
+  kafka.start(() => loader.start());
 
   const reads = new ClientReads({ source, cache, policy, logger, registry, staleMs: config.CACHE_STALE_MS });
   resyncAfterOutages(redis.client, cache, loader, reads, logger);
@@ -74,9 +53,9 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     registry,
     serviceToken: config.INTERNAL_TOKEN,
     // Redis is not required to answer (reads fall back to Mongo), so it is not a readiness gate
-    readiness: { mongo: () => mongo.ping(), kafka: () => producer.isConnected && events.isRunning },
+    readiness: { mongo: () => mongo.ping(), kafka: () => kafka.isReady },
   });
-  await app.register(clientReadRoutes, { reads });
+  await app.register(internalClientRoutes, { reads });
   await registerHistoryRoutes(app, mongo.db);
   return app;
 }

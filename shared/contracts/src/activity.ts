@@ -2,11 +2,12 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ClientIdSchema, ClientSchema, EmailSchema } from './clients.js';
 import { ActorSchema } from './commands.js';
+import type { FieldError } from './field-error.js';
 import { pathDeeperThan } from './json-limits.js';
 import { normalizeEmail } from './stored-client.js';
 
 /**
- * Activity that other systems report (DESIGN.md §1, activity ingestion). Messages on
+ * Activity that other systems report (docs/architecture.md, "Activity ingestion"). Messages on
  * trackme.activity are these events as plain JSON, one per message, keyed by client id or email;
  * they are not wrapped in trackme's envelope, so any producer can write them.
  */
@@ -52,11 +53,6 @@ export const ActivityEventSchema = Type.Object(
   { additionalProperties: false, $id: 'ActivityEvent' },
 );
 export type ActivityEvent = Static<typeof ActivityEventSchema>;
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
 
 export type ActivityValidation = { ok: true; event: ActivityEvent } | { ok: false; errors: FieldError[] };
 
@@ -133,7 +129,7 @@ function dedupe(errors: FieldError[]): FieldError[] {
 
 /**
  * Internal command on trackme.client-commands, type `ApplyActivity`: a validated event routed to
- * its client's partition, so the one writer of that client applies it (DESIGN.md §2).
+ * its client's partition, so the one writer of that client applies it (docs/adr/0002-one-writer-per-client.md).
  */
 export const APPLY_ACTIVITY_TYPE = 'ApplyActivity';
 export const ApplyActivityCommandSchema = Type.Object(

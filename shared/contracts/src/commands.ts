@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { ClientIdSchema, CreateClientBodySchema, InstantSchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
+import { ClientIdSchema, ClientSchema, CreateClientBodySchema, InstantSchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
+import { FieldErrorSchema } from './field-error.js';
 
 /** Who asked for a change; recorded in the client's history. */
 export const ActorSchema = Type.Object(
@@ -43,11 +44,6 @@ export const ReplaceClientCommandSchema = Type.Object({ ...base, fields: Replace
 export const PatchClientCommandSchema = Type.Object({ ...base, fields: PatchClientBodySchema }, { additionalProperties: false });
 export const DeleteClientCommandSchema = Type.Object(base, { additionalProperties: false });
 
-export type CreateClientCommand = Static<typeof CreateClientCommandSchema>;
-export type ReplaceClientCommand = Static<typeof ReplaceClientCommandSchema>;
-export type PatchClientCommand = Static<typeof PatchClientCommandSchema>;
-export type DeleteClientCommand = Static<typeof DeleteClientCommandSchema>;
-
 export const COMMAND_SCHEMAS = {
   [CommandTypes.createClient]: CreateClientCommandSchema,
   [CommandTypes.replaceClient]: ReplaceClientCommandSchema,
@@ -55,16 +51,39 @@ export const COMMAND_SCHEMAS = {
   [CommandTypes.deleteClient]: DeleteClientCommandSchema,
 } as const;
 
-/** On trackme.command-replies, type `CommandReply`: the HTTP outcome of one command. */
-export const CommandReplySchema = Type.Object(
+/**
+ * Why a command was refused, in domain terms: `invalid` (the request breaks a rule: a field, a
+ * stage move), `not_found` (no such client), `conflict` (it clashes with existing state, e.g. a
+ * taken email). `code` is the stable code callers see; only the gateway turns it into HTTP.
+ */
+export const RefusalSchema = Type.Object(
   {
-    command_id: Type.String({ minLength: 1 }),
-    client_id: ClientIdSchema,
-    status: Type.Integer({ minimum: 200, maximum: 599 }),
-    /** `{data: client}` on success, a problem document on failure, absent for 204 */
-    body: Type.Optional(Type.Unknown()),
+    reason: Type.Union([Type.Literal('invalid'), Type.Literal('not_found'), Type.Literal('conflict')]),
+    code: Type.String({ minLength: 1 }),
+    message: Type.String(),
+    errors: Type.Optional(Type.Array(FieldErrorSchema)),
   },
   { additionalProperties: false },
 );
+export type Refusal = Static<typeof RefusalSchema>;
+
+const replyIds = { command_id: Type.String({ minLength: 1 }), client_id: ClientIdSchema };
+
+/** On trackme.command-replies, type `CommandReply`: the outcome of one command, for the gateway that sent it. */
+export const CommandReplySchema = Type.Union([
+  Type.Object(
+    {
+      ...replyIds,
+      outcome: Type.Union([Type.Literal('created'), Type.Literal('changed'), Type.Literal('unchanged')]),
+      /** the client after the command */
+      client: ClientSchema,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ ...replyIds, outcome: Type.Literal('deleted') }, { additionalProperties: false }),
+  Type.Object({ ...replyIds, outcome: Type.Literal('refused'), refusal: RefusalSchema }, { additionalProperties: false }),
+]);
 export type CommandReply = Static<typeof CommandReplySchema>;
+/** A command's outcome, as the reply carries it without the ids. */
+export type CommandOutcome = CommandReply extends infer Reply ? (Reply extends unknown ? Omit<Reply, 'command_id' | 'client_id'> : never) : never;
 export const COMMAND_REPLY_TYPE = 'CommandReply';

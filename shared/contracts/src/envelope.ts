@@ -21,7 +21,6 @@ export const Headers = {
   correlationId: 'x-correlation-id',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
-  replyTo: 'trackme-reply-to',
   dlqReason: 'dlq-reason',
   dlqErrors: 'dlq-errors',
   dlqTopic: 'dlq-original-topic',

@@ -45,12 +45,6 @@ export type ClientUpdated = Static<typeof ClientUpdatedSchema>;
 export type ClientStageChanged = Static<typeof ClientStageChangedSchema>;
 export type ClientDeleted = Static<typeof ClientDeletedSchema>;
 
-export type ClientEvent =
-  | { type: typeof ClientEventTypes.created; data: ClientCreated }
-  | { type: typeof ClientEventTypes.updated; data: ClientUpdated }
-  | { type: typeof ClientEventTypes.stageChanged; data: ClientStageChanged }
-  | { type: typeof ClientEventTypes.deleted; data: ClientDeleted };
-
 export const CLIENT_EVENT_SCHEMAS = {
   [ClientEventTypes.created]: ClientCreatedSchema,
   [ClientEventTypes.updated]: ClientUpdatedSchema,

@@ -7,6 +7,8 @@ export * from './events.js';
 export * from './client-views.js';
 export * from './stored-client.js';
 export * from './message-catalog.js';
+export * from './messages.js';
 export * from './activity.js';
 export * from './metrics.js';
 export * from './json-limits.js';
+export * from './field-error.js';

@@ -74,7 +74,7 @@ export const MESSAGE_CATALOG: readonly ChannelSpec[] = [
     key: 'client id',
     producers: ['clients'],
     consumers: ['gateway'],
-    messages: [{ type: COMMAND_REPLY_TYPE, data: CommandReplySchema, summary: 'The HTTP outcome of one command, for the gateway that sent it' }],
+    messages: [{ type: COMMAND_REPLY_TYPE, data: CommandReplySchema, summary: 'The outcome of one command (created, changed, unchanged, deleted, or refused with a code), for the gateway that sent it' }],
   },
   {
     topic: Topics.clientEvents,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import type { FieldError } from './field-error.js';
 
 /**
  * The stage configuration file (STAGES_CONFIG), compatible with the older service's stages.yaml.
@@ -117,6 +118,15 @@ export function buildStageProcess(document: unknown, source = 'stages'): StagePr
 }
 
 /** Reads and validates the YAML file at `path`; throws StageConfigError listing every problem. */
+/**
+ * The one check that a requested stage exists: the gateway makes it before publishing a command,
+ * the clients service when it decides. `next`/`prev` count as known where `relative` allows them.
+ */
+export function unknownStage(process: StageProcess, stage: string, relative: boolean): FieldError | undefined {
+  if (process.byId.has(stage) || (relative && (stage === 'next' || stage === 'prev'))) return undefined;
+  return { field: 'stage', message: `unknown stage "${stage}"` };
+}
+
 export function loadStageProcess(path: string): StageProcess {
   let text: string;
   try {

@@ -1,7 +1,7 @@
 import type { Client } from './clients.js';
 
 /**
- * A client as the `clients` collection stores it (DESIGN.md §4). The clients service is its only
+ * A client as the `clients` collection stores it (docs/architecture.md, "Data model"). The clients service is its only
  * writer and adds internal fields (outbox, applied command ids); the read service reads these
  * fields only. Dates are stored as Dates so they can be queried by range.
  */

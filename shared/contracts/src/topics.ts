@@ -10,7 +10,6 @@ export const Topics = {
   metricsCommands: 'trackme.metrics-commands',
 } as const;
 
-export type TopicName = (typeof Topics)[keyof typeof Topics];
 
 export const DEFAULT_PARTITIONS = 6;
 const DAY_MS = 24 * 60 * 60 * 1000;

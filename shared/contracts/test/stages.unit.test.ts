@@ -7,7 +7,7 @@ import { buildStageProcess, loadStageProcess, StageConfigError } from '../src/in
 
 const DEFAULT_FILE = fileURLToPath(new URL('../../../config/stages.yaml', import.meta.url));
 
-/** The seed's 12 stages in process order (DESIGN.md §5). */
+/** The seed's 12 stages in process order (docs/adr/0007-stage-process-file.md). */
 const DEFAULT_ORDER = [
   'registration',
   'product_selection',
@@ -171,7 +171,7 @@ describe('an invalid stage configuration', () => {
     expect(configErrorOf(() => buildStageProcess('just text')).problems).toEqual([expect.stringMatching(/^document: /)]);
   });
 
-  // DESIGN.md §5: "The file is validated at start-up with every error listed". Today a schema
+  // docs/adr/0007-stage-process-file.md: "The file is validated at start-up with every error listed". Today a schema
   // problem anywhere hides every rule problem elsewhere, so the operator fixes one, restarts, and
   // only then learns about the next.
   it('lists rule problems of well-formed stages alongside a schema problem in another stage', () => {
@@ -225,7 +225,7 @@ describe('loading a stage file', () => {
     expect(error.message).toContain(path);
   });
 
-  // DESIGN.md §5: the file is "compatible with the seed's stages.yaml", whose stages move to their
+  // docs/adr/0007-stage-process-file.md: the file is "compatible with the older service's", whose stages move to their
   // neighbours with `transitions: [prev, next]`. An operator keeping the seed's file must not be
   // refused at start-up.
   it('accepts a seed-style file whose transitions are [prev, next]', () => {

@@ -1,3 +1,5 @@
+import type { FieldError, Refusal } from '@trackme/contracts';
+
 /**
  * Domain and infrastructure errors with a stable code. Exactly one edge per transport maps them:
  * HTTP → application/problem+json (http/problem.ts), Kafka → reply or DLQ record.
@@ -13,17 +15,11 @@ export abstract class AppError extends Error {
   }
 }
 
-export interface FieldProblem {
-  /** JSON pointer or parameter name, e.g. `/email` or `limit` */
-  field: string;
-  message: string;
-}
-
 export class ValidationError extends AppError {
   readonly code = 'validation_failed';
   readonly status = 400;
-  readonly errors: FieldProblem[];
-  constructor(message: string, errors: FieldProblem[] = []) {
+  readonly errors: FieldError[];
+  constructor(message: string, errors: FieldError[] = []) {
     super(message, { errors });
     this.errors = errors;
   }
@@ -105,4 +101,35 @@ export class PoisonMessageError extends AppError {
     super(message, details);
     this.reason = reason;
   }
+}
+
+/** The HTTP status of each refusal reason: the one place a domain refusal meets HTTP. */
+const REFUSAL_STATUS: Record<Refusal['reason'], number> = { invalid: 400, not_found: 404, conflict: 409 };
+
+/** A command another service refused, as its reply said: answered with the refusal's code and field errors. */
+export class RefusedError extends AppError {
+  readonly code: string;
+  readonly status: number;
+  readonly errors: FieldError[];
+  constructor(refusal: Refusal) {
+    super(refusal.message);
+    this.code = refusal.code;
+    this.status = REFUSAL_STATUS[refusal.reason];
+    this.errors = refusal.errors ?? [];
+  }
+}
+
+/** A domain error as a refusal a reply can carry; undefined for anything that is not a decided refusal (retried). */
+export function refusalOf(error: unknown): Refusal | undefined {
+  const reason =
+    error instanceof ValidationError || error instanceof IllegalTransitionError
+      ? 'invalid'
+      : error instanceof NotFoundError
+        ? 'not_found'
+        : error instanceof ConflictError
+          ? 'conflict'
+          : undefined;
+  if (!reason) return undefined;
+  const errors = error instanceof ValidationError ? error.errors : [];
+  return { reason, code: (error as AppError).code, message: (error as AppError).message, ...(errors.length > 0 ? { errors } : {}) };
 }

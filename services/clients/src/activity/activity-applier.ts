@@ -7,7 +7,7 @@ import {
   Topics,
   type Actor,
   type ApplyActivityCommand,
-  type Envelope,
+  type ChangeEvent,
 } from '@trackme/contracts';
 import { buildEnvelope, laps, Turns, type InboundMessage, type Logger, type MessageProducer, type Rejected } from '@trackme/platform';
 import { clientFields, toClient, type ClientDocument } from '../clients/client-document.js';
@@ -94,7 +94,7 @@ export function changeEventId(activityEventId: string): string {
 
 const actorOf = (change: ActivityChange): Actor => ({ subject: `activity:${change.event.source ?? 'unknown'}` });
 
-function changeEnvelope(change: ActivityChange, correlationId: string, now: Date): Envelope {
+function changeEnvelope(change: ActivityChange, correlationId: string, now: Date): ChangeEvent {
   const { event, client } = change;
   const common = {
     client_id: client.id,
@@ -108,17 +108,19 @@ function changeEnvelope(change: ActivityChange, correlationId: string, now: Date
       ...(event.source !== undefined ? { source: event.source } : {}),
     },
   };
-  const data =
-    change.type === ActivityEventTypes.loggedIn
-      ? { ...common, last_login: change.lastLogin, client }
-      : change.type === ActivityEventTypes.appStatusChanged
-        ? { ...common, from: change.from, to: change.to, client }
-        : { ...common, contract_id: change.contractId, from: change.from, to: change.to, client };
-  return buildEnvelope({ id: changeEventId(event.event_id), type: change.type, data, occurredAt: now, correlationId });
+  const meta = { id: changeEventId(event.event_id), occurredAt: now, correlationId };
+  switch (change.type) {
+    case ActivityEventTypes.loggedIn:
+      return buildEnvelope({ ...meta, type: change.type, data: { ...common, last_login: change.lastLogin, client } });
+    case ActivityEventTypes.appStatusChanged:
+      return buildEnvelope({ ...meta, type: change.type, data: { ...common, from: change.from, to: change.to, client } });
+    default:
+      return buildEnvelope({ ...meta, type: change.type, data: { ...common, contract_id: change.contractId, from: change.from, to: change.to, client } });
+  }
 }
 
 /** App and autopayment changes enter the client's timeline; logins are activity, shown as last_login. */
-function historyOf(change: ActivityChange, envelope: Envelope, now: Date): HistoryEntry | undefined {
+function historyOf(change: ActivityChange, envelope: ChangeEvent, now: Date): HistoryEntry | undefined {
   if (change.type === ActivityEventTypes.loggedIn) return undefined;
   // keys name the field; a contract's autopayment is "autopayment:<contract id>" (keys may not hold dots)
   const field = change.type === ActivityEventTypes.appStatusChanged ? 'app' : `autopayment:${change.contractId}`;
@@ -210,7 +212,7 @@ export function createActivityApplier({ repository, processed, producer, logger,
     lap('load');
     const rejected: Rejected[] = [];
     const writes: ActivityWrite[] = [];
-    const envelopes: Envelope[] = [];
+    const envelopes: ChangeEvent[] = [];
     const timelines = new Map<string, HistoryEntry[]>();
     const unclaimed: string[] = [];
     const reject = (item: ActivityItem, reason: Outcome, error: string) => {
@@ -266,13 +268,9 @@ export function createActivityApplier({ repository, processed, producer, logger,
     known.remember(writes.map((w) => ({ ...docs.get(w.client.id)!, ...clientFields(w.client), activity_clocks: w.clocks })));
     lap('write');
     for (const [clientId, entries] of timelines) await repository.appendHistory(clientId, entries, false);
-    await producer.send(
+    await producer.publishEnvelopes(
       Topics.clientEvents,
-      envelopes.map((e) => ({
-        key: (e.data as { client_id: string }).client_id,
-        value: JSON.stringify(e),
-        headers: { [Headers.messageType]: e.type, [Headers.correlationId]: e.correlation_id },
-      })),
+      envelopes.map((envelope) => ({ key: envelope.data.client_id, envelope })),
     );
     await processed.release(unclaimed);
     lap('publish');

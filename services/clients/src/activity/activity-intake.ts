@@ -7,7 +7,7 @@ import {
   type ActivityEvent,
   type ApplyActivityCommand,
 } from '@trackme/contracts';
-import { buildEnvelope, type BatchHandler, type InboundMessage, type MessageProducer, type Rejected } from '@trackme/platform';
+import { buildEnvelope, type BatchHandler, type KeyedEnvelope, type InboundMessage, type MessageProducer, type Rejected } from '@trackme/platform';
 import type { EmailDirectory } from '../clients/email-directory.js';
 
 export interface ActivityIntakeDeps {
@@ -47,7 +47,7 @@ function parse(message: InboundMessage, now: Date): Parsed {
  * First step of activity ingestion, on trackme.activity: validates each event, resolves the ones
  * that name their client by email, and routes each to its client's partition of
  * trackme.client-commands as an ApplyActivity command, where the client's only writer applies it
- * (DESIGN.md §2). Bad events go to trackme.activity.dlq with every validation error; nothing stops
+ * (docs/adr/0002-one-writer-per-client.md). Bad events go to trackme.activity.dlq with every validation error; nothing stops
  * the consumer. Offsets are committed after the commands are acknowledged, so a crash re-routes
  * events, which the applying side recognises as duplicates.
  */
@@ -62,7 +62,7 @@ export function createActivityIntake({ producer, directory, clock = () => new Da
       else rejected.push(parsed.rejected);
     }
     const byEmail = await directory.resolve(valid.filter((v) => v.event.client_id === undefined).map((v) => v.event.email!));
-    const commands = [];
+    const commands: KeyedEnvelope[] = [];
     for (const { message, event } of valid) {
       const clientId = event.client_id ?? byEmail.get(normalizeEmail(event.email!));
       if (clientId === undefined) {
@@ -74,14 +74,10 @@ export function createActivityIntake({ producer, directory, clock = () => new Da
         event,
         origin: { topic: message.topic, partition: message.partition, offset: message.offset },
       };
-      const envelope = buildEnvelope({ type: APPLY_ACTIVITY_TYPE, data, correlationId: message.headers[Headers.correlationId] ?? event.event_id });
-      commands.push({
-        key: clientId,
-        value: JSON.stringify(envelope),
-        headers: { [Headers.messageType]: APPLY_ACTIVITY_TYPE, [Headers.correlationId]: envelope.correlation_id },
-      });
+      const correlationId = message.headers[Headers.correlationId] ?? event.event_id;
+      commands.push({ key: clientId, envelope: buildEnvelope({ type: APPLY_ACTIVITY_TYPE, data, correlationId }) });
     }
-    await producer.send(Topics.clientCommands, commands);
+    await producer.publishEnvelopes(Topics.clientCommands, commands);
     return rejected;
   };
 }

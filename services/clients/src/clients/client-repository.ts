@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import type { Client, Envelope } from '@trackme/contracts';
+import type { ChangeEvent, Client, CommandOutcome, Refusal } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, forEachConcurrently, insertManyExceptDuplicates, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import { APPLIED_COMMANDS_KEPT, clientFields, type AppliedCommand, type ClientDocument } from './client-document.js';
@@ -42,7 +42,7 @@ export const emailTaken = () => new ConflictError(EMAIL_TAKEN.message, EMAIL_TAK
 
 /**
  * Mongo access of the clients service, the only writer of these collections.
- * The Mongo-wire floor (FerretDB 1.24, DESIGN.md §3) shapes it: every filter is on `_id` alone
+ * The Mongo-wire floor (FerretDB 1.24, docs/adr/0006-mongo-wire-floor.md) shapes it: every filter is on `_id` alone
  * (nothing else uses an index; a hit or a miss costs about 1.5 ms at 10,000 clients), and one
  * consumer per partition makes this process the only writer of a client at any time. Creates
  * insert first and read only after a duplicate-key error, which saves a lookup per create.
@@ -100,7 +100,7 @@ export class ClientRepository {
    * Stores a new client with its outbox and the command that created it in one insert. A
    * duplicate key means the id is taken (a redelivery, a tombstone, a clash) or the email is.
    */
-  async insert(client: Client, commandId: string, events: Envelope[]): Promise<InsertResult> {
+  async insert(client: Client, commandId: string, events: ChangeEvent[]): Promise<InsertResult> {
     const doc = newDocument(client, commandId, events);
     try {
       await this.clients.insertOne(doc);
@@ -114,7 +114,7 @@ export class ClientRepository {
   }
 
   /** Re-creates a deleted client's id (its tombstone is replaced). */
-  async replaceTombstone(client: Client, commandId: string, events: Envelope[]): Promise<ClientDocument> {
+  async replaceTombstone(client: Client, commandId: string, events: ChangeEvent[]): Promise<ClientDocument> {
     const doc = newDocument(client, commandId, events);
     const result = await withUniqueConflict(() => this.clients.replaceOne({ _id: client.id }, doc), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(client.id);
@@ -122,16 +122,16 @@ export class ClientRepository {
   }
 
   /** Applies a change to an existing client and returns the document as now stored. */
-  async update(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Promise<ClientDocument> {
-    const set = changeSet(previous, next, commandId, status, events);
+  async update(previous: ClientDocument, next: Client | null, commandId: string, outcome: ChangeOutcome, events: ChangeEvent[]): Promise<ClientDocument> {
+    const set = changeSet(previous, next, commandId, outcome, events);
     const result = await withUniqueConflict(() => this.clients.updateOne({ _id: previous._id }, { $set: set }), () => EMAIL_TAKEN);
     if (result.matchedCount === 0) throw concurrentWrite(previous._id);
     return { ...previous, ...set } as ClientDocument;
   }
 
-  /** Remembers a refused command on the client, so a redelivery answers the same problem. */
-  async rememberRefusal(previous: ClientDocument, commandId: string, status: number, problem: unknown): Promise<void> {
-    await this.clients.updateOne({ _id: previous._id }, { $set: refusalSet(previous, commandId, status, problem) });
+  /** Remembers a refused command on the client, so a redelivery answers the same refusal. */
+  async rememberRefusal(previous: ClientDocument, commandId: string, refusal: Refusal): Promise<void> {
+    await this.clients.updateOne({ _id: previous._id }, { $set: refusalSet(previous, commandId, refusal) });
   }
 
   /**
@@ -151,11 +151,11 @@ export class ClientRepository {
    * client's: the Mongo-wire floor then fails the whole bulk write, so such changes go through
    * `update` one by one instead.
    */
-  async updateMany(changes: ClientChange[], refusals: Refusal[]): Promise<ClientDocument[]> {
-    const sets = changes.map((c) => changeSet(c.previous, c.next, c.commandId, c.status, c.events));
+  async updateMany(changes: ClientChange[], refusals: RememberedRefusal[]): Promise<ClientDocument[]> {
+    const sets = changes.map((c) => changeSet(c.previous, c.next, c.commandId, c.outcome, c.events));
     const writes = [
       ...changes.map((c, i) => ({ updateOne: { filter: { _id: c.previous._id }, update: { $set: sets[i]! } } })),
-      ...refusals.map((r) => ({ updateOne: { filter: { _id: r.previous._id }, update: { $set: refusalSet(r.previous, r.commandId, r.status, r.problem) } } })),
+      ...refusals.map((r) => ({ updateOne: { filter: { _id: r.previous._id }, update: { $set: refusalSet(r.previous, r.commandId, r.refusal) } } })),
     ];
     if (writes.length === 0) return [];
     const result = await this.clients.bulkWrite(writes, { ordered: false });
@@ -204,7 +204,7 @@ export class ClientRepository {
 export interface NewClient {
   client: Client;
   commandId: string;
-  events: Envelope[];
+  events: ChangeEvent[];
 }
 
 /** A decided change of an existing client (`next` null: it is deleted). */
@@ -212,16 +212,18 @@ export interface ClientChange {
   previous: ClientDocument;
   next: Client | null;
   commandId: string;
-  status: number;
-  events: Envelope[];
+  outcome: ChangeOutcome;
+  events: ChangeEvent[];
 }
 
+/** What a command that changed a stored client did. */
+export type ChangeOutcome = Exclude<CommandOutcome['outcome'], 'refused'>;
+
 /** A refused command to remember on its client. */
-export interface Refusal {
+export interface RememberedRefusal {
   previous: ClientDocument;
   commandId: string;
-  status: number;
-  problem: unknown;
+  refusal: Refusal;
 }
 
 /** Timeline rows to append to one client's history. */
@@ -232,13 +234,13 @@ export interface Timeline {
   isNew: boolean;
 }
 
-function newDocument(client: Client, commandId: string, events: Envelope[]): ClientDocument {
-  return { ...clientFields(client), applied_commands: [{ id: commandId, status: 201 }], pending_events: events };
+function newDocument(client: Client, commandId: string, events: ChangeEvent[]): ClientDocument {
+  return { ...clientFields(client), applied_commands: [{ id: commandId, outcome: 'created' }], pending_events: events };
 }
 
 /** The fields a decided change sets on a stored client. */
-function changeSet(previous: ClientDocument, next: Client | null, commandId: string, status: number, events: Envelope[]): Partial<ClientDocument> {
-  const applied = remember(previous, { id: commandId, status });
+function changeSet(previous: ClientDocument, next: Client | null, commandId: string, outcome: ChangeOutcome, events: ChangeEvent[]): Partial<ClientDocument> {
+  const applied = remember(previous, { id: commandId, outcome });
   const pending = [...previous.pending_events, ...events];
   const set: Partial<ClientDocument> = next
     ? { ...clientFields(next), applied_commands: applied, pending_events: pending }
@@ -255,8 +257,8 @@ function changeSet(previous: ClientDocument, next: Client | null, commandId: str
   return set;
 }
 
-function refusalSet(previous: ClientDocument, commandId: string, status: number, problem: unknown): Partial<ClientDocument> {
-  return { applied_commands: remember(previous, { id: commandId, status, problem }) };
+function refusalSet(previous: ClientDocument, commandId: string, refusal: Refusal): Partial<ClientDocument> {
+  return { applied_commands: remember(previous, { id: commandId, outcome: 'refused', refusal }) };
 }
 
 function remember(previous: ClientDocument, command: AppliedCommand): AppliedCommand[] {

@@ -1,35 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import {
-  COMMAND_REPLY_TYPE,
-  COMMAND_SCHEMAS,
-  Headers,
-  Topics,
-  type Actor,
-  type Client,
-  type CommandReply,
-  type Envelope,
-  type StageProcess,
-} from '@trackme/contracts';
-import {
-  AppError,
-  buildEnvelope,
-  checkedData,
-  ConflictError,
-  laps,
-  PoisonMessageError,
-  problem,
-  rejectedOf,
-  withCorrelation,
-  type InboundMessage,
-  type Logger,
-  type MessageProducer,
-  type OutboundMessage,
-  type Rejected,
-} from '@trackme/platform';
-import { toClient, type ClientDocument } from './client-document.js';
-import { emailTaken, type ClientChange, type ClientRepository, type HistoryEntry, type Refusal } from './client-repository.js';
-import { decide, type ClientCommand, type Decision, type DomainEvent } from './decide.js';
+import { Topics, type ChangeEvent, type CommandOutcome, type StageProcess } from '@trackme/contracts';
+import { laps, type Logger, type MessageProducer } from '@trackme/platform';
+import { createApplyOne } from './apply-one.js';
+import { changeEventsOf } from './change-events.js';
+import { toClient } from './client-document.js';
+import type { ClientChange, ClientRepository, RememberedRefusal } from './client-repository.js';
+import { decidedOutcome, refusalOutcome, replyOf, type CommandItem } from './command-outcome.js';
+import { decide, type Decision } from './decide.js';
 import type { EmailDirectory } from './email-directory.js';
+import { createOutboxRelay, type Written } from './outbox-relay.js';
+
+export type { CommandItem } from './command-outcome.js';
 
 export interface CommandHandlerDeps {
   repository: ClientRepository;
@@ -40,37 +20,10 @@ export interface CommandHandlerDeps {
   clock?: () => Date;
 }
 
-type Outcome = Pick<CommandReply, 'status' | 'body'>;
-
-/** Parses a client command; anything malformed is poison and goes to the DLQ with the reason. */
-export function parseCommand(envelope: Envelope): ClientCommand {
-  const schema = COMMAND_SCHEMAS[envelope.type as keyof typeof COMMAND_SCHEMAS];
-  if (!schema) throw new PoisonMessageError('unknown_type', `unknown command type "${envelope.type}"`);
-  const data = checkedData<{ client_id: string; actor: Actor; fields?: unknown; imported?: unknown }>(envelope, schema);
-  const { client_id: clientId, actor, fields, imported } = data;
-  return { type: envelope.type, clientId, actor, fields, ...(imported ? { imported } : {}) } as ClientCommand;
-}
-
-/** A client command read from trackme.client-commands. */
-export interface CommandItem {
-  message: InboundMessage;
-  envelope: Envelope;
-}
-
-interface Parsed extends CommandItem {
-  command: ClientCommand;
-}
-
-/** A document written by a command, whose outbox is to be relayed. */
-interface Written {
-  doc: ClientDocument;
-  isNew: boolean;
-}
-
 /**
- * Applies client commands (DESIGN.md §1 write path) so that any redelivery is harmless:
+ * Applies client commands (docs/architecture.md, "Write path") so that any redelivery is harmless:
  * 1. the decision, its events (outbox) and the command id are written in one document write;
- * 2. history rows and events are published from the outbox;
+ * 2. history rows and events are published from the outbox (outbox-relay.ts);
  * 3. the reply is published, then the outbox is cleared.
  * A redelivered command finds its id on the client and replays its outcome, publishing the outbox
  * again if a crash interrupted step 2 or 3 (consumers dedup events by id). Refusals of an existing
@@ -81,161 +34,50 @@ interface Written {
  * commands that name distinct clients, so their order does not matter and every step above is one
  * round trip for the whole wave. Each client's commands still apply in partition order, one wave
  * after the other. Commands a wave cannot decide alone (a redelivery, an outbox left by a crash, a
- * duplicate key, a change of email) are applied one by one after it.
+ * duplicate key, a change of email) are applied one by one after it (apply-one.ts).
  */
 export function createCommandHandler({ repository, directory, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
-  const replyMessage = (item: Parsed, outcome: Outcome): OutboundMessage => {
-    const data: CommandReply = { command_id: item.envelope.id, client_id: item.command.clientId, ...outcome };
-    const envelope = buildEnvelope({ type: COMMAND_REPLY_TYPE, data, correlationId: correlationOf(item) });
-    return {
-      key: item.command.clientId,
-      value: JSON.stringify(envelope),
-      headers: { [Headers.messageType]: envelope.type, [Headers.correlationId]: envelope.correlation_id },
-    };
-  };
-
-  /**
-   * Relays the outboxes of stored documents: the history rows, the email directory and the events,
-   * all three at once (each is idempotent, and a crash before all three are done relays them again).
-   */
-  async function relay(written: Written[]): Promise<void> {
-    const pending = written.filter((w) => w.doc.pending_events.length > 0);
-    if (pending.length === 0) return;
-    const events = pending.flatMap((w) => w.doc.pending_events);
-    await Promise.all([
-      repository.appendHistories(pending.map((w) => ({ clientId: w.doc._id, entries: w.doc.pending_events.map(historyEntry), isNew: w.isNew }))),
-      directory.follow(events),
-      publishEvents(events),
-    ]);
-  }
-
-  async function publishEvents(events: Envelope[]): Promise<void> {
-    await producer.send(
-      Topics.clientEvents,
-      events.map((event) => ({
-        key: (event.data as { client_id: string }).client_id,
-        value: JSON.stringify(event),
-        headers: { [Headers.messageType]: event.type, [Headers.correlationId]: event.correlation_id },
-      })),
-    );
-  }
-
-  /** Empties the relayed outboxes, and records the changes in the audit log. */
-  async function settle(written: Written[]): Promise<void> {
-    const relayed = written.filter((w) => w.doc.pending_events.length > 0);
-    await repository.clearPending(relayed.map((w) => w.doc._id));
-    for (const event of relayed.flatMap((w) => w.doc.pending_events)) logger.info({ audit: auditOf(event) }, 'client changed');
-  }
-
-  /** Relays a document's outbox right away (the one-by-one path). */
-  async function relayNow(doc: ClientDocument, isNew: boolean): Promise<void> {
-    await relay([{ doc, isNew }]);
-    await settle([{ doc, isNew }]);
-  }
-
-  /** The stored outcome of a command this client already handled, after finishing its relay. */
-  async function replay(doc: ClientDocument, commandId: string): Promise<Outcome | undefined> {
-    const handled = doc.applied_commands.find((c) => c.id === commandId);
-    if (!handled) return undefined;
-    await relayNow(doc, false);
-    if (handled.problem !== undefined) return { status: handled.status, body: handled.problem };
-    return successOutcome(handled.status, doc.deleted ? null : toClient(doc));
-  }
-
-  const eventsOf = (decision: Decision, item: Parsed, now: Date) =>
-    decision.events.map((event) => toEnvelope(event, item.envelope.id, item.command.actor, item.envelope.correlation_id, now));
-
-  async function create(item: Parsed, now: Date): Promise<Outcome> {
-    const decision = decide(item.command, null, { process, now });
-    const events = eventsOf(decision, item, now);
-    const inserted = await repository.insert(decision.client!, item.envelope.id, events);
-    if (inserted.kind === 'email_taken') throw emailTaken();
-    if (inserted.kind === 'inserted') {
-      await relayNow(inserted.doc, true);
-      return successOutcome(201, decision.client);
-    }
-    const existing = inserted.existing;
-    const replayed = await replay(existing, item.envelope.id);
-    if (replayed) return replayed;
-    if (!existing.deleted) throw new ConflictError(`client ${item.command.clientId} already exists`, 'client_exists');
-    await relayNow(existing, false);
-    const written = await repository.replaceTombstone(decision.client!, item.envelope.id, events);
-    await relayNow(written, false);
-    return successOutcome(201, decision.client);
-  }
-
-  async function change(item: Parsed, now: Date): Promise<Outcome> {
-    const doc = await repository.load(item.command.clientId);
-    if (doc) {
-      const replayed = await replay(doc, item.envelope.id);
-      if (replayed) return replayed;
-    }
-    const live = doc && !doc.deleted ? doc : null;
-    try {
-      const decision = decide(item.command, live ? toClient(live) : null, { process, now });
-      if (decision.events.length === 0) return successOutcome(decision.status, decision.client);
-      const written = await repository.update(live!, decision.client, item.envelope.id, decision.status, eventsOf(decision, item, now));
-      await relayNow(written, false);
-      return successOutcome(decision.status, decision.client);
-    } catch (error) {
-      const refusal = refusalOf(error);
-      if (doc) await repository.rememberRefusal(doc, item.envelope.id, refusal.status, refusal.body);
-      return refusal;
-    }
-  }
-
-  /** One command on its own, from its load to its reply. */
-  async function applyOne(item: Parsed): Promise<void> {
-    await withCorrelation(correlationOf(item), async () => {
-      const now = clock();
-      let outcome: Outcome;
-      try {
-        outcome = item.command.type === 'CreateClient' ? await create(item, now) : await change(item, now);
-      } catch (error) {
-        outcome = refusalOf(error);
-      }
-      await producer.send(Topics.commandReplies, [replyMessage(item, outcome)]);
-      logger.debug({ command: item.envelope.type, command_id: item.envelope.id, status: outcome.status }, 'command handled');
-    });
-  }
+  const relay = createOutboxRelay({ repository, directory, producer, logger });
+  const applyOne = createApplyOne({ repository, relay, producer, process, logger, clock });
 
   /** A wave of commands naming distinct clients: each step is one round trip for all of them. */
-  async function applyWave(wave: Parsed[]): Promise<void> {
+  async function applyWave(wave: CommandItem[]): Promise<void> {
     const now = clock();
     const { lap, timings } = laps();
-    const answered: Array<{ item: Parsed; outcome: Outcome }> = [];
-    const alone: Parsed[] = [];
-    const creates: Array<{ item: Parsed; decision: Decision; events: Envelope[] }> = [];
-    const changes: Array<{ item: Parsed; decision: Decision; change: ClientChange }> = [];
-    const refusals: Refusal[] = [];
+    const answered: Array<{ item: CommandItem; outcome: CommandOutcome }> = [];
+    const alone: CommandItem[] = [];
+    const creates: Array<{ item: CommandItem; decision: Decision; events: ChangeEvent[] }> = [];
+    const changes: Array<{ item: CommandItem; decision: Decision; change: ClientChange }> = [];
+    const refusals: RememberedRefusal[] = [];
 
-    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.clientId));
+    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.data.client_id));
     lap('load');
     for (const item of wave) {
-      const doc = item.command.type === 'CreateClient' ? null : (docs.get(item.command.clientId) ?? null);
+      const { command } = item;
+      const doc = command.type === 'CreateClient' ? null : (docs.get(command.data.client_id) ?? null);
       // a redelivery replays its outcome; an outbox left by a crash is relayed before anything else
-      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === item.envelope.id))) {
+      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === command.id))) {
         alone.push(item);
         continue;
       }
       const live = doc && !doc.deleted ? doc : null;
       try {
-        const decision = decide(item.command, live ? toClient(live) : null, { process, now });
-        const events = eventsOf(decision, item, now);
-        if (item.command.type === 'CreateClient') creates.push({ item, decision, events });
-        else if (events.length === 0) answered.push({ item, outcome: successOutcome(decision.status, decision.client) });
+        const decision = decide(command, live ? toClient(live) : null, { process, now });
+        const events = changeEventsOf(decision, command, command.correlation_id, now);
+        if (command.type === 'CreateClient') creates.push({ item, decision, events });
+        else if (events.length === 0) answered.push({ item, outcome: decidedOutcome(decision.outcome, decision.client) });
         // another client may hold the new email: the bulk write cannot refuse just this one
         else if (changesEmail(decision)) alone.push(item);
-        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: item.envelope.id, status: decision.status, events } });
+        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: command.id, outcome: decision.outcome, events } });
       } catch (error) {
-        const refusal = refusalOf(error);
-        if (doc) refusals.push({ previous: doc, commandId: item.envelope.id, status: refusal.status, problem: refusal.body });
-        answered.push({ item, outcome: refusal });
+        const refused = refusalOutcome(error);
+        if (doc) refusals.push({ previous: doc, commandId: command.id, refusal: refused.refusal });
+        answered.push({ item, outcome: refused });
       }
     }
 
     const [inserted, updated] = await Promise.all([
-      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.envelope.id, events }))),
+      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.command.id, events }))),
       repository.updateMany(
         changes.map((c) => c.change),
         refusals,
@@ -248,127 +90,48 @@ export function createCommandHandler({ repository, directory, producer, process,
       // a taken id (a redelivery, a tombstone) or a taken email: decided one by one
       if (!doc) return alone.push(item);
       written.push({ doc, isNew: true });
-      answered.push({ item, outcome: successOutcome(201, decision.client) });
+      answered.push({ item, outcome: decidedOutcome('created', decision.client) });
     });
     changes.forEach(({ item, decision }, index) => {
       written.push({ doc: updated[index]!, isNew: false });
-      answered.push({ item, outcome: successOutcome(decision.status, decision.client) });
+      answered.push({ item, outcome: decidedOutcome(decision.outcome, decision.client) });
     });
 
-    await relay(written);
+    await relay.relay(written);
     lap('relay');
-    await producer.send(
+    await producer.publishEnvelopes(
       Topics.commandReplies,
-      answered.map(({ item, outcome }) => replyMessage(item, outcome)),
+      answered.map(({ item, outcome }) => replyOf(item, outcome)),
     );
     lap('reply');
-    await settle(written);
+    await relay.settle(written);
     lap('settle');
     for (const item of alone) await applyOne(item);
     lap('one_by_one');
     logger.debug({ commands: wave.length, one_by_one: alone.length, ms: timings }, 'commands handled');
   }
 
-  /** Applies a run of consecutive client commands of one partition; returns the poison ones. */
-  return async function handleCommands(items: CommandItem[]): Promise<Rejected[]> {
-    const rejected: Rejected[] = [];
-    const parsed: Parsed[] = [];
-    for (const item of items) {
-      try {
-        parsed.push({ ...item, command: parseCommand(item.envelope) });
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        rejected.push(rejectedOf(item.message, error));
-      }
-    }
-    for (const wave of wavesOf(parsed)) await applyWave(wave);
-    return rejected;
+  /** Applies a run of consecutive client commands of one partition. */
+  return async function handleCommands(items: CommandItem[]): Promise<void> {
+    for (const wave of wavesOf(items)) await applyWave(wave);
   };
 }
 
 /** Consecutive stretches of commands in which no client is named twice. */
-function* wavesOf(items: Parsed[]): Generator<Parsed[]> {
-  let wave: Parsed[] = [];
+function* wavesOf(items: CommandItem[]): Generator<CommandItem[]> {
+  let wave: CommandItem[] = [];
   let clients = new Set<string>();
   for (const item of items) {
-    if (clients.has(item.command.clientId)) {
+    const clientId = item.command.data.client_id;
+    if (clients.has(clientId)) {
       yield wave;
       wave = [];
       clients = new Set();
     }
     wave.push(item);
-    clients.add(item.command.clientId);
+    clients.add(clientId);
   }
   if (wave.length > 0) yield wave;
 }
 
-/** The request a command came from: its header, or the envelope's own id. */
-const correlationOf = (item: CommandItem) => item.message.headers[Headers.correlationId] ?? item.envelope.correlation_id;
-
 const changesEmail = (decision: Decision) => decision.events.some((e) => e.type === 'ClientUpdated' && 'email' in e.changes);
-
-/** A decided refusal (400/404/409) is an outcome like any other; anything else is retried. */
-function refusalOf(error: unknown): Outcome {
-  if (!(error instanceof AppError) || error.status >= 500) throw error;
-  return { status: error.status, body: problemBody(error) };
-}
-
-function successOutcome(status: number, client: Client | null): Outcome {
-  return status === 204 || !client ? { status } : { status, body: { data: client } };
-}
-
-function problemBody(error: AppError) {
-  const errors = (error.details?.['errors'] as Array<{ field: string; message: string }> | undefined) ?? undefined;
-  return problem(error.status, error.code, error.message, errors);
-}
-
-function toEnvelope(event: DomainEvent, commandId: string, actor: Actor, correlationId: string, now: Date): Envelope {
-  const common = { client_id: event.client.id, version: event.client.version, command_id: commandId, actor };
-  const data =
-    event.type === 'ClientStageChanged'
-      ? { ...common, from: event.from, to: event.to, rollback: event.rollback, client: event.client }
-      : event.type === 'ClientUpdated'
-        ? { ...common, changes: event.changes, client: event.client }
-        : event.type === 'ClientCreated' && event.imported
-          ? { ...common, client: event.client, imported: true }
-          : { ...common, client: event.client };
-  return buildEnvelope({ id: randomUUID(), type: event.type, data, occurredAt: now, correlationId });
-}
-
-function historyEntry(event: Envelope): HistoryEntry {
-  const data = event.data as {
-    version: number;
-    command_id: string;
-    actor: unknown;
-    from?: string;
-    to?: string;
-    rollback?: boolean;
-    changes?: Record<string, { from: unknown; to: unknown }>;
-  };
-  return {
-    event_id: event.id,
-    type: event.type,
-    version: data.version,
-    command_id: data.command_id,
-    correlation_id: event.correlation_id,
-    actor: data.actor,
-    at: new Date(event.occurred_at),
-    ...(data.from !== undefined ? { from: data.from, to: data.to, rollback: data.rollback } : {}),
-    ...(data.changes ? { changes: data.changes } : {}),
-  };
-}
-
-/** The audit record of one change: who (subject, role, ip), what, through which request and command. */
-function auditOf(event: Envelope): Record<string, unknown> {
-  const data = event.data as { client_id: string; version: number; command_id: string; actor: unknown };
-  return {
-    event_id: event.id,
-    type: event.type,
-    client_id: data.client_id,
-    version: data.version,
-    command_id: data.command_id,
-    correlation_id: event.correlation_id,
-    actor: data.actor,
-    at: event.occurred_at,
-  };
-}

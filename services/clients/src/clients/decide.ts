@@ -1,22 +1,9 @@
-import type {
-  Actor,
-  Client,
-  Contract,
-  CreateClientBody,
-  ImportedClient,
-  PatchClientBody,
-  ReplaceClientBody,
-  StageProcess,
-} from '@trackme/contracts';
+import type { Client, ClientCommand, Contract, CreateClientBody, PatchClientBody, StageProcess } from '@trackme/contracts';
 import { CommandTypes } from '@trackme/contracts';
 import { ConflictError, NotFoundError } from '@trackme/platform';
 import { resolveImportedStage, resolveInitialStage, resolveStageMove } from './stage-rules.js';
 
-export type ClientCommand =
-  | { type: typeof CommandTypes.createClient; clientId: string; fields: CreateClientBody; actor: Actor; imported?: ImportedClient }
-  | { type: typeof CommandTypes.replaceClient; clientId: string; fields: ReplaceClientBody; actor: Actor }
-  | { type: typeof CommandTypes.patchClient; clientId: string; fields: PatchClientBody; actor: Actor }
-  | { type: typeof CommandTypes.deleteClient; clientId: string; actor: Actor };
+export type { ClientCommand } from '@trackme/contracts';
 
 export type FieldChanges = Record<string, { from: unknown; to: unknown }>;
 
@@ -27,7 +14,8 @@ export type DomainEvent =
   | { type: 'ClientDeleted'; client: Client };
 
 export interface Decision {
-  status: 200 | 201 | 204;
+  /** what the command did; a refusal is thrown as a domain error instead */
+  outcome: 'created' | 'changed' | 'unchanged' | 'deleted';
   /** the client after the command (null once deleted) */
   client: Client | null;
   /** empty for a no-op: nothing is written and no event is emitted */
@@ -126,29 +114,29 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
   const at = now.toISOString();
   switch (command.type) {
     case CommandTypes.createClient: {
-      if (state) throw new ConflictError(`client ${command.clientId} already exists`, 'client_exists');
-      const fields = fullFields(command.fields);
+      if (state) throw new ConflictError(`client ${command.data.client_id} already exists`, 'client_exists');
+      const fields = fullFields(command.data.fields);
       assertUniqueContractIds(fields);
-      const { imported } = command;
+      const { imported } = command.data;
       const client: Client = {
-        id: command.clientId,
+        id: command.data.client_id,
         ...fields,
-        stage: imported ? resolveImportedStage(process, command.fields.stage) : resolveInitialStage(process, command.fields.stage),
+        stage: imported ? resolveImportedStage(process, command.data.fields.stage) : resolveInitialStage(process, command.data.fields.stage),
         registration_date: imported ? utc(imported.registration_date) : at,
         last_updated: imported ? utc(imported.last_updated) : at,
         version: 1,
       };
-      return { status: 201, client, events: [{ type: 'ClientCreated', client, ...(imported ? { imported: true as const } : {}) }] };
+      return { outcome: 'created', client, events: [{ type: 'ClientCreated', client, ...(imported ? { imported: true as const } : {}) }] };
     }
     case CommandTypes.replaceClient:
     case CommandTypes.patchClient: {
-      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
-      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.fields) : patchedFields(state, command.fields);
+      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
+      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.data.fields) : patchedFields(state, command.data.fields);
       assertUniqueContractIds(fields);
-      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.fields.stage) : undefined;
+      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.data.fields.stage) : undefined;
       const changes = diff(pickEditable(state), fields);
       const moved = move?.kind === 'move' ? move : undefined;
-      if (Object.keys(changes).length === 0 && !moved) return { status: 200, client: state, events: [] };
+      if (Object.keys(changes).length === 0 && !moved) return { outcome: 'unchanged', client: state, events: [] };
       const client: Client = {
         ...state,
         ...fields,
@@ -159,12 +147,12 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       const events: DomainEvent[] = [];
       if (Object.keys(changes).length > 0) events.push({ type: 'ClientUpdated', changes, client });
       if (moved) events.push({ type: 'ClientStageChanged', from: moved.from, to: moved.to, rollback: moved.rollback, client });
-      return { status: 200, client, events };
+      return { outcome: 'changed', client, events };
     }
     case CommandTypes.deleteClient: {
-      if (!state) throw new NotFoundError(`client ${command.clientId} not found`);
+      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
       const client: Client = { ...state, last_updated: at, version: state.version + 1 };
-      return { status: 204, client: null, events: [{ type: 'ClientDeleted', client }] };
+      return { outcome: 'deleted', client: null, events: [{ type: 'ClientDeleted', client }] };
     }
     default: {
       const unknown: never = command;

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { normalizeEmail, type Envelope } from '@trackme/contracts';
+import { normalizeEmail, type ChangeEvent } from '@trackme/contracts';
 import { forEachConcurrently, insertManyExceptDuplicates } from '@trackme/platform';
 
 export interface EmailEntry {
@@ -14,7 +14,7 @@ const LOOKUP_CONCURRENCY = 16;
 /**
  * Which client holds an email (collection `client_emails`, keyed by the normalized email), so
  * activity that names a client by email is resolved by `_id` — a query on `clients.email_normalized`
- * scans the collection on the Mongo-wire floor (DESIGN.md §3). The clients service keeps it in step
+ * scans the collection on the Mongo-wire floor (docs/adr/0006-mongo-wire-floor.md). The clients service keeps it in step
  * with every change it relays; a migration fills it for clients created before it existed.
  */
 export class EmailDirectory {
@@ -40,17 +40,16 @@ export class EmailDirectory {
    * recorded together. Giving up is conditional on the entry still naming the client, so it is
    * right in either order with another client recording the same email.
    */
-  async follow(events: Envelope[]): Promise<void> {
+  async follow(events: ChangeEvent[]): Promise<void> {
     const forgets: Array<{ clientId: string; email: string }> = [];
     const records = new Map<string, string>();
     for (const event of events) {
-      const data = event.data as { client_id: string; client?: { email: string }; changes?: { email?: { from: unknown } } };
-      if (!data.client) continue;
+      const { data } = event;
       if (event.type === 'ClientDeleted') {
         forgets.push({ clientId: data.client_id, email: data.client.email });
         continue;
       }
-      const previous = data.changes?.email?.from;
+      const previous = 'changes' in data ? data.changes['email']?.from : undefined;
       if (typeof previous === 'string') forgets.push({ clientId: data.client_id, email: previous });
       if (event.type === 'ClientCreated' || typeof previous === 'string') records.set(normalizeEmail(data.client.email), data.client_id);
     }

@@ -1,4 +1,4 @@
-import type { StageProcess } from '@trackme/contracts';
+import { unknownStage, type StageProcess } from '@trackme/contracts';
 import { IllegalTransitionError, ValidationError } from '@trackme/platform';
 
 export type StageMove = { kind: 'stay'; stage: string } | { kind: 'move'; from: string; to: string; rollback: boolean };
@@ -20,8 +20,9 @@ export function resolveStageMove(process: StageProcess, current: string, request
     if (!target) throw new IllegalTransitionError(`there is no ${requested === 'next' ? 'next stage after' : 'previous stage before'} "${current}"`);
     return { kind: 'move', from: current, to: target.id, rollback: requested === 'prev' };
   }
-  const to = process.byId.get(requested);
-  if (!to) throw new ValidationError(`unknown stage "${requested}"`, [{ field: 'stage', message: `unknown stage "${requested}"` }]);
+  const unknown = unknownStage(process, requested, false);
+  if (unknown) throw new ValidationError(unknown.message, [unknown]);
+  const to = process.byId.get(requested)!;
   if (requested === current) return { kind: 'stay', stage: current };
   if (!from) return { kind: 'move', from: current, to: to.id, rollback: false };
   if (!from.transitions.includes(to.id)) {
@@ -47,9 +48,8 @@ export function resolveInitialStage(process: StageProcess, requested: string | u
   if (RELATIVE.has(requested)) {
     throw new ValidationError('a new client needs an explicit stage', [{ field: 'stage', message: `"${requested}" only applies to existing clients` }]);
   }
-  if (!process.byId.has(requested)) {
-    throw new ValidationError(`unknown stage "${requested}"`, [{ field: 'stage', message: `unknown stage "${requested}"` }]);
-  }
+  const unknown = unknownStage(process, requested, false);
+  if (unknown) throw new ValidationError(unknown.message, [unknown]);
   if (!process.initialIds.has(requested)) {
     throw new ValidationError(`stage "${requested}" is not allowed for a new client`, [
       { field: 'stage', message: `allowed on create: ${[...process.initialIds].join(', ')}` },

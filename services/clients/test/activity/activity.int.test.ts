@@ -54,8 +54,8 @@ async function createClient(fields: Record<string, unknown> = {}): Promise<Clien
     data: { client_id: clientId, actor: { subject: 'int-test' }, fields: { name: 'Ann Lee', email: `ann-${clientId}@example.com`, ...fields } },
   });
   const reply = await waitFor(() => replies.messages.find((m) => m.envelope.data.command_id === commandId)?.envelope.data, { what: 'create reply' });
-  expect(reply.status).toBe(201);
-  return (reply.body as { data: Client }).data;
+  if (reply.outcome !== 'created') throw new Error(`the create was ${reply.outcome}`);
+  return reply.client;
 }
 
 /** Publishes as an outside system would: plain JSON values, keyed by client id or email. */
@@ -253,7 +253,7 @@ describe('the email directory', () => {
   it('follows email changes and deletions', async () => {
     const client = await createClient();
     const newEmail = `moved-${client.id}@example.com`;
-    expect((await command(CommandTypes.patchClient, client.id, { email: newEmail })).status).toBe(200);
+    expect((await command(CommandTypes.patchClient, client.id, { email: newEmail })).outcome).toBe('changed');
 
     const old = randomUUID();
     const current = randomUUID();
@@ -261,7 +261,7 @@ describe('the email directory', () => {
     expect(await reasonOf(old)).toBe('unknown_client');
     await waitFor(() => changesOf(client.id).some((m) => m.envelope.type === 'ClientLoggedIn'), { what: 'login by the new email' });
 
-    expect((await command(CommandTypes.deleteClient, client.id)).status).toBe(204);
+    expect((await command(CommandTypes.deleteClient, client.id)).outcome).toBe('deleted');
     const afterDelete = randomUUID();
     await publish(byEmail(newEmail, afterDelete));
     expect(await reasonOf(afterDelete)).toBe('unknown_client');

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient, type Db } from 'mongodb';
-import { CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
-import { buildEnvelope, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
+import { COMMAND_SCHEMAS, CommandTypes, Headers, loadStageProcess, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
+import { buildEnvelope, checkedMessage, createLogger, MessageProducer, type InboundMessage } from '@trackme/platform';
 import { isolatedEnv, stackKafka, topicMessageCount, TopicReader, waitFor, type IsolatedEnv } from '@trackme/testkit';
 import { ClientRepository } from '../../src/clients/client-repository.js';
 import { createCommandHandler, type CommandItem } from '../../src/clients/command-handler.js';
@@ -51,18 +51,21 @@ function item(type: string, clientId: string, fields?: unknown, id = randomUUID(
     headers: { [Headers.correlationId]: envelope.correlation_id },
     timestamp: String(Date.now()),
   };
-  return { message, envelope };
+  return { message, command: checkedMessage(envelope, COMMAND_SCHEMAS) };
 }
 const create = (clientId: string, email: string) => item(CommandTypes.createClient, clientId, { name: 'Ann Lee', email });
 const patch = (clientId: string, fields: object) => item(CommandTypes.patchClient, clientId, fields);
 const move = (clientId: string, stage: string) => item(CommandTypes.replaceClient, clientId, { name: 'Ann Lee', email: `${clientId}@example.com`, stage });
 const remove = (clientId: string) => item(CommandTypes.deleteClient, clientId);
 
+/** What a reply says happened: its outcome, or for a refusal its reason. */
+const kindOf = (reply: CommandReply) => (reply.outcome === 'refused' ? reply.refusal.reason : reply.outcome);
+
 /** The replies to these commands, in their order, once all arrived. */
 const answersTo = (items: CommandItem[], count = 1) =>
   waitFor(
     () => {
-      const found = items.map((i) => replies.messages.filter((m) => m.envelope.data.command_id === i.envelope.id));
+      const found = items.map((i) => replies.messages.filter((m) => m.envelope.data.command_id === i.command.id));
       return found.every((f) => f.length >= count) && found.map((f) => f.map((m) => m.envelope.data));
     },
     { what: `${count} replies to each of ${items.length} commands` },
@@ -89,13 +92,13 @@ describe('a run of client commands applied in waves', () => {
     await handle(run);
 
     const answers = (await answersTo(run)).map((r) => r[0]!);
-    expect(answers.map((r) => r.status)).toEqual([201, 409, 200, 200, 204, 404, 400]);
-    expect(answers[1]!.body).toMatchObject({ code: 'email_taken' });
-    expect(answers[3]!.body).toMatchObject({ data: { id: a, name: 'Ann Lee', stage: 'product_selection', version: 3 } });
-    expect(answers[6]!.body).toMatchObject({ code: 'illegal_transition' });
+    expect(answers.map(kindOf)).toEqual(['created', 'conflict', 'changed', 'changed', 'deleted', 'not_found', 'invalid']);
+    expect(answers[1]).toMatchObject({ refusal: { code: 'email_taken' } });
+    expect(answers[3]).toMatchObject({ client: { id: a, name: 'Ann Lee', stage: 'product_selection', version: 3 } });
+    expect(answers[6]).toMatchObject({ refusal: { code: 'illegal_transition' } });
     // each reply carries the request it answers
-    const replyHeaders = run.map((i) => replies.messages.find((m) => m.envelope.data.command_id === i.envelope.id)!.headers[Headers.correlationId]);
-    expect(replyHeaders).toEqual(run.map((i) => i.envelope.correlation_id));
+    const replyHeaders = run.map((i) => replies.messages.find((m) => m.envelope.data.command_id === i.command.id)!.headers[Headers.correlationId]);
+    expect(replyHeaders).toEqual(run.map((i) => i.command.correlation_id));
 
     const changes = await waitFor(() => eventsOf(a!).length === 4 && eventsOf(a!), { what: "a's four events" });
     expect(changes.map((e) => [e.type, (e.data as { version: number }).version])).toEqual([
@@ -127,9 +130,9 @@ describe('a run of client commands applied in waves', () => {
     await handle(run);
     const again = (await answersTo(run, 2)).map((r) => r[1]!);
 
-    expect(first.map((r) => r.status)).toEqual([201, 200, 400]);
+    expect(first.map(kindOf)).toEqual(['created', 'changed', 'invalid']);
     // the outcome is answered again from the stored command ids, not decided again
-    expect(again.map((r) => r.status)).toEqual(first.map((r) => r.status));
+    expect(again.map(kindOf)).toEqual(first.map(kindOf));
     expect(again[0]).toEqual(first[0]);
     expect(again[2]).toEqual(first[2]);
     // replies follow the events of their run, so the count is final once the replies are in
@@ -165,19 +168,20 @@ describe('a run of client commands applied in waves', () => {
     ];
     await handle(run);
     const first = (await answersTo(run)).map((r) => r[0]!);
-    expect(first.map((r) => r.status)).toEqual([200, 200, 200, 200, 201, 200, 200, 204]);
+    expect(first.map(kindOf)).toEqual(['changed', 'changed', 'changed', 'changed', 'created', 'changed', 'changed', 'deleted']);
     const eventsBefore = await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX);
     const storedBefore = await Promise.all([a, b, c, d, e].map((id) => stored(id!)));
     const historyBefore = await db.collection('client_history').find({ _id: { $in: [a, b, c, d, e] as never[] } }).sort({ _id: 1 }).toArray();
 
     await handle(run);
     const again = (await answersTo(run, 2)).map((r) => r[1]!);
-    expect(again.map((r) => [r.command_id, r.status])).toEqual(first.map((r) => [r.command_id, r.status]));
-    // a replay answers the client as it is now, so the answer of the last command of each client
-    // in the run is the first answer exactly; the earlier ones of a and d (indexes 0 and 3) name
-    // the client's later state (see the closing note of this change)
+    expect(again.map((r) => [r.command_id, kindOf(r)])).toEqual(first.map((r) => [r.command_id, kindOf(r)]));
+    // a replay answers with the client as stored now, so the last command of each client in the
+    // run is answered exactly as the first time; the earlier ones of a (0, 5) and d (3) keep their
+    // outcome but carry the client's later fields (a known gap: the snapshot of each applied
+    // command is not kept)
     for (const last of [1, 2, 4, 6, 7]) expect(again[last], `command ${last}`).toEqual(first[last]);
-    expect(first[6]!.body).toMatchObject({ data: { stage: 'data_consent', version: 4 } });
+    expect(first[6]).toMatchObject({ client: { stage: 'data_consent', version: 4 } });
     expect(await topicMessageCount(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX)).toBe(eventsBefore);
     expect(await Promise.all([a, b, c, d, e].map((id) => stored(id!)))).toEqual(storedBefore);
     expect(await db.collection('client_history').find({ _id: { $in: [a, b, c, d, e] as never[] } }).sort({ _id: 1 }).toArray()).toEqual(historyBefore);
@@ -191,12 +195,12 @@ describe('a run of client commands applied in waves', () => {
 
     const answers = (await answersTo(run)).map((r) => r[0]!);
     // the run applies one of two orders of a's and b's changes; either way c's patch applies
-    expect(answers[1]).toMatchObject({ status: 200, body: { data: { name: 'Cy', version: 2 } } });
-    expect(answers[2]).toMatchObject({ status: 200 });
+    expect(answers[1]).toMatchObject({ outcome: 'changed', client: { name: 'Cy', version: 2 } });
+    expect(answers[2]).toMatchObject({ outcome: 'changed' });
     const emails = [(await stored(a))!['email_normalized'], (await stored(b))!['email_normalized']];
     expect(emails[1]).toBe(`${b}.new@example.com`);
-    if (answers[0]!.status === 200) expect(emails[0]).toBe(`${b}@example.com`);
-    else expect([answers[0]!.status, emails[0]]).toEqual([409, `${a}@example.com`]);
+    if (answers[0]!.outcome === 'changed') expect(emails[0]).toBe(`${b}@example.com`);
+    else expect([kindOf(answers[0]!), emails[0]]).toEqual(['conflict', `${a}@example.com`]);
   });
 
   it('relays an outbox a crash left behind before applying the next command of that client', async () => {
@@ -208,7 +212,7 @@ describe('a run of client commands applied in waves', () => {
     const next = patch(a, { name: 'Ann D. Lee' });
     await handle([next, create(randomUUID(), `${randomUUID()}@example.com`)]);
 
-    expect((await answersTo([next]))[0]![0]).toMatchObject({ status: 200 });
+    expect((await answersTo([next]))[0]![0]).toMatchObject({ outcome: 'changed' });
     const sent = await waitFor(() => eventsOf(a).length === 3 && eventsOf(a), { what: 'the relayed and the new event' });
     expect(sent.map((e) => e.type)).toEqual(['ClientCreated', 'ClientCreated', 'ClientUpdated']);
     // published again with its own id, so consumers see it once

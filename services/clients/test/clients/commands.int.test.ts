@@ -54,7 +54,7 @@ describe('clients service applying commands from Kafka', () => {
 
     const answers = await waitFor(() => repliesTo(commandId).length === 2 && repliesTo(commandId), { what: 'two replies' });
     expect(answers[0]).toEqual(answers[1]);
-    expect(answers[0]).toMatchObject({ status: 201, client_id: clientId, body: { data: { id: clientId, version: 1 } } });
+    expect(answers[0]).toMatchObject({ outcome: 'created', client_id: clientId, client: { id: clientId, version: 1 } });
 
     const stored = await mongo.db().collection('clients').find({ _id: clientId as never }).toArray();
     expect(stored).toHaveLength(1);
@@ -75,12 +75,12 @@ describe('clients service applying commands from Kafka', () => {
     const outcomes = await waitFor(
       () => {
         const all = attempts.map((a) => repliesTo(a.commandId)[0]);
-        return all.every(Boolean) && all.map((r) => r!.status);
+        return all.every(Boolean) && all.map((r) => (r!.outcome === 'refused' ? r!.refusal.code : r!.outcome));
       },
       { what: '20 replies', timeoutMs: 30_000 },
     );
-    expect(outcomes.filter((s) => s === 201)).toHaveLength(1);
-    expect(outcomes.filter((s) => s === 409)).toHaveLength(19);
+    expect(outcomes.filter((s) => s === 'created')).toHaveLength(1);
+    expect(outcomes.filter((s) => s === 'email_taken')).toHaveLength(19);
     expect(await mongo.db().collection('clients').countDocuments({ email_normalized: email.toLowerCase() })).toBe(1);
   });
 

@@ -24,11 +24,9 @@ const fullContract: Contract = {
 
 const create = (contracts: Contract[]): ClientCommand => ({
   type: CommandTypes.createClient,
-  clientId: CLIENT_ID,
-  fields: { name: 'Ada Lovelace', email: 'ada@example.com', contracts },
-  actor,
+  data: { client_id: CLIENT_ID, fields: { name: 'Ada Lovelace', email: 'ada@example.com', contracts }, actor },
 });
-const patch = (contracts: Contract[]): ClientCommand => ({ type: CommandTypes.patchClient, clientId: CLIENT_ID, fields: { contracts }, actor });
+const patch = (contracts: Contract[]): ClientCommand => ({ type: CommandTypes.patchClient, data: { client_id: CLIENT_ID, fields: { contracts }, actor } });
 
 function created(contracts: Contract[]): Client {
   return decide(create(contracts), null, context).client!;
@@ -75,7 +73,7 @@ describe('contracts with all nine fields', () => {
     const state = created([fullContract]);
     const restated = { ...fullContract, conclusion_date: '2024-01-15T07:00:00Z', expiration_date: '2025-01-15T12:00:00.000+02:00' };
     const decision = decide(patch([restated]), state, context);
-    expect(decision).toEqual({ status: 200, client: state, events: [] });
+    expect(decision).toEqual({ outcome: 'unchanged', client: state, events: [] });
   });
 
   it('clears a contract field a PATCH of the contracts leaves out', () => {

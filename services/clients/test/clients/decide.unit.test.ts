@@ -20,10 +20,10 @@ const context: DecideContext = { process: stages, now };
 const actor: Actor = { subject: 'agent-7', role: 'sales' };
 const CLIENT_ID = 'client-1';
 
-const create = (fields: CreateClientBody): ClientCommand => ({ type: CommandTypes.createClient, clientId: CLIENT_ID, fields, actor });
-const replace = (fields: ReplaceClientBody): ClientCommand => ({ type: CommandTypes.replaceClient, clientId: CLIENT_ID, fields, actor });
-const patch = (fields: PatchClientBody): ClientCommand => ({ type: CommandTypes.patchClient, clientId: CLIENT_ID, fields, actor });
-const remove = (): ClientCommand => ({ type: CommandTypes.deleteClient, clientId: CLIENT_ID, actor });
+const create = (fields: CreateClientBody): ClientCommand => ({ type: CommandTypes.createClient, data: { client_id: CLIENT_ID, fields, actor } });
+const replace = (fields: ReplaceClientBody): ClientCommand => ({ type: CommandTypes.replaceClient, data: { client_id: CLIENT_ID, fields, actor } });
+const patch = (fields: PatchClientBody): ClientCommand => ({ type: CommandTypes.patchClient, data: { client_id: CLIENT_ID, fields, actor } });
+const remove = (): ClientCommand => ({ type: CommandTypes.deleteClient, data: { client_id: CLIENT_ID, actor } });
 
 /** A client registered earlier, with every optional field set. */
 function existingClient(overrides: Partial<Client> = {}): Client {
@@ -66,7 +66,7 @@ describe('creating a client', () => {
     // When it is created with only the required fields
     const decision = decide(create({ name: 'Ada Lovelace', email: 'ada@example.com' }), null, context);
     // Then
-    expect(decision.status).toBe(201);
+    expect(decision.outcome).toBe('created');
     expect(decision.client).toMatchObject({
       id: CLIENT_ID,
       name: 'Ada Lovelace',
@@ -162,7 +162,7 @@ describe('replacing a client (PUT)', () => {
     const decision = decide(replace({ ...sameAs(state), name: 'Ada King', stage: 'form_filling' }), state, context);
     // Then
     const expected: Client = { ...state, name: 'Ada King', stage: 'form_filling', last_updated: NOW, version: 5 };
-    expect(decision.status).toBe(200);
+    expect(decision.outcome).toBe('changed');
     expect(decision.client).toEqual(expected);
     expect(decision.events).toEqual([
       { type: 'ClientUpdated', changes: { name: { from: 'Ada Lovelace', to: 'Ada King' } }, client: expected },
@@ -230,7 +230,7 @@ describe('replacing a client (PUT)', () => {
     // When it is replaced by the same representation in the same stage
     const decision = decide(replace(sameAs(state)), state, context);
     // Then nothing is recorded
-    expect(decision).toEqual({ status: 200, client: state, events: [] });
+    expect(decision).toEqual({ outcome: 'unchanged', client: state, events: [] });
   });
 
   it('is a no-op when last_login is restated in another notation of the same instant', () => {
@@ -295,7 +295,7 @@ describe('patching a client (PATCH)', () => {
     // Then only the channel changes
     const expected: Client = { ...state, channel: 'paid_ads', last_updated: NOW, version: 5 };
     expect(decision).toEqual({
-      status: 200,
+      outcome: 'changed',
       client: expected,
       events: [{ type: 'ClientUpdated', changes: { channel: { from: 'organic', to: 'paid_ads' } }, client: expected }],
     });
@@ -335,7 +335,7 @@ describe('patching a client (PATCH)', () => {
   it('is a no-op when the patch restates current values', () => {
     const state = existingClient();
     const decision = decide(patch({ source: 'website', is_active: true }), state, context);
-    expect(decision).toEqual({ status: 200, client: state, events: [] });
+    expect(decision).toEqual({ outcome: 'unchanged', client: state, events: [] });
   });
 
   it('refuses contracts with a repeated id', () => {
@@ -369,7 +369,7 @@ describe('deleting a client', () => {
     const decision = decide(remove(), state, context);
     // Then
     expect(decision).toEqual({
-      status: 204,
+      outcome: 'deleted',
       client: null,
       events: [{ type: 'ClientDeleted', client: { ...state, last_updated: NOW, version: 5 } }],
     });
@@ -384,10 +384,7 @@ describe('creating a client brought over from the older service', () => {
   const imported = { registration_date: '2024-03-01T12:00:00+03:00', last_updated: '2024-04-02T10:00:00Z' };
   const importCommand = (stage?: string): ClientCommand => ({
     type: CommandTypes.createClient,
-    clientId: CLIENT_ID,
-    fields: { name: 'Ann Lee', email: 'ann@example.com', ...(stage ? { stage } : {}) },
-    actor,
-    imported,
+    data: { client_id: CLIENT_ID, fields: { name: 'Ann Lee', email: 'ann@example.com', ...(stage ? { stage } : {}) }, actor, imported },
   });
 
   it('keeps its dates and its stage, and marks the event imported', () => {

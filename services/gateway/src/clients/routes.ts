@@ -9,6 +9,7 @@ import {
   CreateClientBodySchema,
   PatchClientBodySchema,
   ReplaceClientBodySchema,
+  unknownStage,
   type StageProcess,
 } from '@trackme/contracts';
 import { ValidationError } from '@trackme/platform';
@@ -19,12 +20,12 @@ const ClientResponseSchema = Type.Object({ data: ClientSchema });
 const Params = Type.Object({ id: ClientIdSchema });
 
 /**
- * Refuses a stage the process does not have before anything is published (DESIGN.md §1); the
+ * Refuses a stage the process does not have before anything is published (docs/architecture.md, "Write path"); the
  * clients service still decides whether the move itself is allowed.
  */
 function assertKnownStage(process: StageProcess, stage: string | undefined, allowRelative: boolean): void {
-  if (stage === undefined || process.byId.has(stage) || (allowRelative && (stage === 'next' || stage === 'prev'))) return;
-  throw new ValidationError(`unknown stage "${stage}"`, [{ field: 'stage', message: `unknown stage "${stage}"` }]);
+  const unknown = stage === undefined ? undefined : unknownStage(process, stage, allowRelative);
+  if (unknown) throw new ValidationError(unknown.message, [unknown]);
 }
 
 /**

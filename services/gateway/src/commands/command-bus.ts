@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
-import { COMMAND_REPLY_TYPE, Topics, type CommandReply, type Envelope } from '@trackme/contracts';
-import { DependencyUnavailableError, MessageConsumer, type InboundMessage, type Logger, type MessageProducer } from '@trackme/platform';
+import { COMMAND_REPLY_SCHEMAS, Topics, type CommandReply, type CommandReplyMessage } from '@trackme/contracts';
+import {
+  DependencyUnavailableError,
+  parseMessage,
+  PoisonMessageError,
+  type InboundMessage,
+  type KafkaSetup,
+  type Logger,
+  type MessageConsumer,
+  type MessageProducer,
+} from '@trackme/platform';
+import { responseOf } from './command-response.js';
 import type { OperationStore } from './operation-store.js';
 
 export type SendOutcome = { kind: 'reply'; reply: CommandReply } | { kind: 'timeout' };
@@ -22,25 +31,24 @@ const TIMED_OUT_REMEMBERED = 10_000;
 export class CommandBus {
   private readonly waiters = new Map<string, Waiter>();
   private readonly timedOut = new Set<string>();
+  private readonly producer: MessageProducer;
   private readonly replies: MessageConsumer;
   private readonly outcomes: Counter<'outcome'>;
 
+  /** The reply consumer is made on `kafka`, which starts it with the service and stops it on shutdown. */
   constructor(
-    kafka: Kafka,
-    private readonly producer: MessageProducer,
+    kafka: KafkaSetup,
     private readonly operations: OperationStore,
     private readonly logger: Logger,
-    options: { topicPrefix: string; registry: Registry; instanceId?: string },
+    options: { registry: Registry; instanceId?: string },
   ) {
-    this.replies = new MessageConsumer(kafka, {
+    this.producer = kafka.producer;
+    this.replies = kafka.consumer('reply consumer', {
       // own group per instance: every instance sees every reply and picks its own
       groupId: `trackme-gateway-${options.instanceId ?? randomUUID()}`,
       topics: [Topics.commandReplies],
       fromBeginning: false,
       handler: (message) => this.onReply(message),
-      producer,
-      logger,
-      topicPrefix: options.topicPrefix,
       partitionsConsumedConcurrently: 6,
     });
     this.outcomes = new Counter({
@@ -53,14 +61,6 @@ export class CommandBus {
 
   get isReady(): boolean {
     return this.producer.isConnected && this.replies.isRunning;
-  }
-
-  start(): Promise<void> {
-    return this.replies.start();
-  }
-
-  stop(): Promise<void> {
-    return this.replies.stop();
   }
 
   /**
@@ -112,14 +112,15 @@ export class CommandBus {
   }
 
   private async onReply(message: InboundMessage): Promise<void> {
-    let envelope: Envelope<CommandReply>;
+    let envelope: CommandReplyMessage;
     try {
-      envelope = JSON.parse(message.value?.toString() ?? '') as Envelope<CommandReply>;
-    } catch {
-      this.logger.warn({ offset: message.offset }, 'ignoring a reply that is not JSON');
+      envelope = parseMessage(message, COMMAND_REPLY_SCHEMAS, { kind: 'reply' });
+    } catch (error) {
+      // the topic is the clients service's answer to this gateway: nothing to dead-letter or retry
+      if (!(error instanceof PoisonMessageError)) throw error;
+      this.logger.warn({ offset: message.offset, reason: error.reason, errors: error.details?.['errors'] }, 'ignoring a message that is not a command reply');
       return;
     }
-    if (envelope.type !== COMMAND_REPLY_TYPE || !envelope.data?.command_id) return;
     const reply = envelope.data;
     const waiter = this.waiters.get(reply.command_id);
     if (waiter) {
@@ -127,6 +128,6 @@ export class CommandBus {
       return;
     }
     const mine = this.timedOut.delete(reply.command_id);
-    await this.operations.recordResult(reply.command_id, reply.client_id, { status: reply.status, body: reply.body }, !mine);
+    await this.operations.recordResult(reply.command_id, reply.client_id, responseOf(reply), !mine);
   }
 }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, PROBLEM_CONTENT_TYPE, problem, sendProblem } from '@trackme/platform';
 import type { CommandBus } from './command-bus.js';
+import { responseOf } from './command-response.js';
 import type { OperationStore, StoredResponse } from './operation-store.js';
 
 export interface WriteContext {
@@ -94,7 +95,7 @@ export async function executeWrite(
       .header('location', `${context.basePath}/operations/${commandId}`)
       .send({ data: { operation_id: commandId, status: 'pending' } });
   }
-  const response: StoredResponse = { status: outcome.reply.status, body: outcome.reply.body };
+  const response = responseOf(outcome.reply);
   // the write is done: a lost idempotency record only costs a retry its replay, never a second effect
   if (scopedKey) await context.operations.complete(scopedKey, fingerprint, response).catch(() => undefined);
   return send(request, reply, response);

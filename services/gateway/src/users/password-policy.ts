@@ -1,5 +1,5 @@
 import commonLists from '@zxcvbn-ts/language-common';
-import type { FieldProblem } from '@trackme/platform';
+import type { FieldError } from '@trackme/contracts';
 
 /** NIST SP 800-63B: at least 12 characters for a password chosen here (the older service took 6). */
 export const PASSWORD_MIN_LENGTH = 12;
@@ -19,7 +19,7 @@ function isRepetition(password: string): boolean {
 }
 
 /** Every reason `password` may not be chosen, as problems of `field`; none when it may. */
-export function passwordProblems(password: string, context: { email?: string; name?: string } = {}, field = 'password'): FieldProblem[] {
+export function passwordProblems(password: string, context: { email?: string; name?: string } = {}, field = 'password'): FieldError[] {
   if (Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) return [{ field, message: `must be at most ${PASSWORD_MAX_BYTES} bytes` }];
   if ([...password].length < PASSWORD_MIN_LENGTH) return [{ field, message: `must be at least ${PASSWORD_MIN_LENGTH} characters` }];
   const folded = password.normalize('NFKC').toLowerCase();

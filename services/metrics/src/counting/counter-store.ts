@@ -17,7 +17,7 @@ export interface CounterDocument {
 /**
  * The last batch of a partition, recorded before any of it is applied: after a crash the batch
  * is applied again from here, so the client states and counters it touched always agree
- * (no multi-document transactions on the floor — DESIGN.md §3).
+ * (no multi-document transactions on the floor — docs/adr/0006-mongo-wire-floor.md).
  */
 export interface BatchRecord {
   _id: string;

@@ -1,22 +1,14 @@
 import { Counter, type Registry } from 'prom-client';
-import type { TSchema } from 'typebox';
-import { ACTIVITY_EVENT_SCHEMAS, CLIENT_EVENT_SCHEMAS } from '@trackme/contracts';
-import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, type InboundMessage, type Logger, type Rejected } from '@trackme/platform';
+import { CHANGE_EVENT_SCHEMAS } from '@trackme/contracts';
+import { parseMessage, PoisonMessageError, rejectedOf, type InboundMessage, type Logger, type Rejected } from '@trackme/platform';
 import type { CounterStore } from './counter-store.js';
 import type { LiveCounts } from './live-counts.js';
-import { Effects, isCountedType, reduce, type ClientState, type CountedEvent, type ReduceContext } from './reduce.js';
-
-const SCHEMAS: Record<string, TSchema> = {
-  ...CLIENT_EVENT_SCHEMAS,
-  ...ACTIVITY_EVENT_SCHEMAS,
-};
+import { Effects, reduce, type ClientState, type CountedEvent, type ReduceContext } from './reduce.js';
 
 /** Reads a change event; anything else is poison (dead-lettered with the reason). */
 export function parseCountedEvent(message: InboundMessage): CountedEvent {
-  const envelope = parseEnvelope(message);
-  if (!isCountedType(envelope.type)) throw new PoisonMessageError('unknown_type', `unknown change event type ${envelope.type}`);
-  const data = checkedData<CountedEvent['data']>(envelope, SCHEMAS[envelope.type]!, 'invalid_event');
-  return { id: envelope.id, type: envelope.type, occurredAt: Date.parse(envelope.occurred_at), data };
+  const envelope = parseMessage(message, CHANGE_EVENT_SCHEMAS, { reason: 'invalid_event', kind: 'change event' });
+  return { id: envelope.id, type: envelope.type, occurredAt: Date.parse(envelope.occurred_at), data: envelope.data };
 }
 
 /** How many client states are kept in memory between batches (a few hundred bytes each). */

@@ -102,8 +102,6 @@ export interface ReduceContext {
 }
 
 const COMMAND_CHANGES: ReadonlySet<string> = new Set([ClientEventTypes.created, ClientEventTypes.updated, ClientEventTypes.stageChanged]);
-const KNOWN_TYPES: ReadonlySet<string> = new Set([...Object.values(ClientEventTypes), ...Object.values(ActivityEventTypes)]);
-export const isCountedType = (type: string): boolean => KNOWN_TYPES.has(type);
 
 /** The period of each interval holding a day, by interval. */
 function periodKeys(day: number): Record<MetricInterval, string> {

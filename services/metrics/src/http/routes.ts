@@ -17,7 +17,7 @@ export interface MetricsRoutesOptions {
 }
 
 /** Internal API used by the gateway: bodies are already in the public shape. */
-export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (app, { rollups, jobs, calendar, clock }) => {
+export const internalMetricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (app, { rollups, jobs, calendar, clock }) => {
   app.get('/internal/metrics', { schema: { querystring: MetricsQuerySchema } }, async (request) => {
     const { type, interval = 'day', limit = 100, offset = 0 } = request.query;
     const toDay = request.query.to ? dayOfDate(request.query.to) : calendar.dayNumber(clock().getTime());

@@ -1,13 +1,11 @@
-import { TRIGGER_ROLLUP_TYPE, TriggerRollupCommandSchema, type TriggerRollupCommand } from '@trackme/contracts';
-import { checkedData, parseEnvelope, PoisonMessageError, type MessageHandler } from '@trackme/platform';
+import { METRICS_COMMAND_SCHEMAS } from '@trackme/contracts';
+import { parseMessage, type MessageHandler } from '@trackme/platform';
 import type { RollupJobs } from './rollup-jobs.js';
 
 /** Handles TriggerRollup commands on trackme.metrics-commands: each one runs (at most once) as a job. */
 export function createTriggerHandler(jobs: RollupJobs): MessageHandler {
   return async (message) => {
-    const envelope = parseEnvelope(message);
-    if (envelope.type !== TRIGGER_ROLLUP_TYPE) throw new PoisonMessageError('unknown_type', `unknown command type ${envelope.type}`);
-    const command = checkedData<TriggerRollupCommand>(envelope, TriggerRollupCommandSchema);
+    const { data: command } = parseMessage(message, METRICS_COMMAND_SCHEMAS, { kind: 'command' });
     await jobs.run({
       id: command.job_id,
       interval: command.interval,

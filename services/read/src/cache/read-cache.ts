@@ -23,7 +23,7 @@ export interface ListLookup {
 export type ModelClient = { kind: 'client'; client: Client } | { kind: 'deleted'; version: number } | { kind: 'unknown' };
 
 /** A client state to store: the snapshot, or null when it was deleted at this version. */
-export interface ClientState {
+export interface CachedClient {
   id: string;
   version: number;
   client: Client | null;
@@ -141,7 +141,7 @@ export class ReadCache {
   }
 
   /** Stores one client state unless a newer one is known; true when it changed something. */
-  async apply(state: ClientState): Promise<boolean> {
+  async apply(state: CachedClient): Promise<boolean> {
     const { keys } = this;
     const [row, client] = encode(state);
     return (
@@ -150,7 +150,7 @@ export class ReadCache {
   }
 
   /** Stores many states in one round trip (loading from Mongo). */
-  async applyMany(states: ClientState[]): Promise<void> {
+  async applyMany(states: CachedClient[]): Promise<void> {
     if (states.length === 0) return;
     const { keys } = this;
     const pipeline = this.redis.pipeline();
@@ -230,7 +230,7 @@ function generationSeed(): number {
   return Date.now() * 1000;
 }
 
-function encode(state: ClientState): [string, string] {
+function encode(state: CachedClient): [string, string] {
   return state.client ? [JSON.stringify(rowOf(state.client)), JSON.stringify(state.client)] : ['', ''];
 }
 

@@ -1,7 +1,7 @@
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
 import { normalizeEmail, toClient, type Client, type ListClientsQuery, type StoredClient } from '@trackme/contracts';
 import { DependencyUnavailableError, isMongoUnavailable } from '@trackme/platform';
-import type { ClientState } from '../cache/read-cache.js';
+import type { CachedClient } from '../cache/read-cache.js';
 import { Bulkhead } from './bulkhead.js';
 import { lastLoginCutoff, lastLoginFlipsAt, type HighlightPolicy } from './highlights.js';
 
@@ -99,7 +99,7 @@ export class ClientSource {
   }
 
   /** A stored client's state (a deleted one with `client: null`), or null for an unknown id. */
-  async get(id: string): Promise<ClientState | null> {
+  async get(id: string): Promise<CachedClient | null> {
     return guard(async () => {
       const doc = await this.clients.findOne({ _id: id }, { projection: PROJECTION });
       return doc ? stateOf(doc) : null;
@@ -107,9 +107,9 @@ export class ClientSource {
   }
 
   /** Every stored client (deleted ones as tombstones), in batches: what loading the cache reads. */
-  async *scan(batchSize: number): AsyncGenerator<ClientState[]> {
+  async *scan(batchSize: number): AsyncGenerator<CachedClient[]> {
     const cursor = this.clients.find({}, { projection: PROJECTION, batchSize });
-    let batch: ClientState[] = [];
+    let batch: CachedClient[] = [];
     try {
       for await (const doc of cursor) {
         batch.push(stateOf(doc));
@@ -144,7 +144,7 @@ export class ClientSource {
 
 const MAX_TIME_EXPIRED = 50;
 
-function stateOf(doc: StoredClient): ClientState {
+function stateOf(doc: StoredClient): CachedClient {
   return { id: doc._id, version: doc.version, client: doc.deleted ? null : toClient(doc) };
 }
 

@@ -6,7 +6,7 @@ import { VALID_UNTIL_HEADER, wantsBypass } from '@trackme/platform';
 import type { ClientReads, ReadAnswer } from './client-reads.js';
 
 /** Internal API used by the gateway: bodies are already in the public shape. */
-export const clientReadRoutes: FastifyPluginAsyncTypebox<{ reads: ClientReads }> = async (app, { reads }) => {
+export const internalClientRoutes: FastifyPluginAsyncTypebox<{ reads: ClientReads }> = async (app, { reads }) => {
   const send = (reply: FastifyReply, answer: ReadAnswer) => {
     // the gateway keeps a hit no longer than this (internal: not passed on to callers)
     if (answer.validUntil !== undefined) reply.header(VALID_UNTIL_HEADER, String(answer.validUntil));

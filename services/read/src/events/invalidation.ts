@@ -1,7 +1,7 @@
 import { Value } from 'typebox/value';
-import { ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
-import { parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type InboundMessage, type Rejected } from '@trackme/platform';
-import type { ClientState, ReadCache } from '../cache/read-cache.js';
+import { ChangeFactsSchema, ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
+import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type InboundMessage, type Rejected } from '@trackme/platform';
+import type { CachedClient, ReadCache } from '../cache/read-cache.js';
 import type { ClientSource } from '../clients/client-source.js';
 
 interface ChangeFacts {
@@ -17,14 +17,11 @@ interface ChangeFacts {
  * invalidates, so types added later keep the cache correct before the read side knows them.
  */
 export function changeFacts(message: InboundMessage): ChangeFacts {
-  const raw = parseEnvelope(message);
-  const data = raw.data as { client_id?: unknown; version?: unknown; client?: unknown } | null;
-  if (typeof data?.client_id !== 'string' || !Number.isSafeInteger(data.version) || (data.version as number) < 1) {
-    throw new PoisonMessageError('invalid_schema', `${raw.type} has no client_id and version`);
-  }
+  const envelope = parseEnvelope(message);
+  const data = checkedData(envelope, ChangeFactsSchema);
   const snapshot = data.client !== undefined && Value.Check(ClientSchema, data.client) ? data.client : undefined;
-  const deleted = raw.type === ClientEventTypes.deleted;
-  return { clientId: data.client_id, version: data.version as number, client: deleted ? null : snapshot };
+  const deleted = envelope.type === ClientEventTypes.deleted;
+  return { clientId: data.client_id, version: data.version, client: deleted ? null : snapshot };
 }
 
 /**
@@ -36,7 +33,7 @@ export function changeFacts(message: InboundMessage): ChangeFacts {
 export function createInvalidationHandler(cache: ReadCache, source: ClientSource): BatchHandler {
   return async (messages) => {
     const rejected: Rejected[] = [];
-    const states: ClientState[] = [];
+    const states: CachedClient[] = [];
     for (const message of messages) {
       let facts: ChangeFacts;
       try {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ValidationError, type FieldProblem } from '../errors.js';
+import type { FieldError } from '@trackme/contracts';
+import { AppError, RefusedError, ValidationError } from '../errors.js';
 import { currentCorrelationId } from '../logging/context.js';
 
 /** RFC 9457 problem details, with the stable error code and per-field errors. */
@@ -10,7 +11,7 @@ export interface Problem {
   detail?: string;
   instance?: string;
   code: string;
-  errors?: FieldProblem[];
+  errors?: FieldError[];
   /** how many more errors were found than `errors` lists */
   more_errors?: number;
   correlation_id?: string;
@@ -42,7 +43,7 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail?: string, errors?: FieldProblem[]): Problem {
+export function problem(status: number, code: string, detail?: string, errors?: FieldError[]): Problem {
   const listed = errors?.slice(0, MAX_REPORTED_ERRORS).map((e) => ({ ...e, field: clip(e.field), message: clip(e.message) }));
   const more = (errors?.length ?? 0) - (listed?.length ?? 0);
   return {
@@ -78,6 +79,7 @@ export function toProblem(error: FastifyError | Error): Problem {
     return problem(400, 'validation_failed', `Invalid ${context}: ${summary(errors)}`, errors);
   }
   if (error instanceof ValidationError) return problem(400, error.code, clip(error.message), error.errors);
+  if (error instanceof RefusedError) return problem(error.status, error.code, error.message, error.errors);
   if (error instanceof AppError) return problem(error.status, error.code, error.message);
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
@@ -89,7 +91,7 @@ export function toProblem(error: FastifyError | Error): Problem {
 }
 
 /** The first errors as one line, for `detail`. */
-function summary(errors: FieldProblem[]): string {
+function summary(errors: FieldError[]): string {
   const shown = errors.slice(0, MAX_REPORTED_ERRORS).map((e) => `${clip(e.field)} ${clip(e.message)}`);
   const more = errors.length - shown.length;
   return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;

@@ -1,14 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage } from 'kafkajs';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Headers, dlqTopicOf } from '@trackme/contracts';
-import { DependencyUnavailableError, PoisonMessageError } from '../errors.js';
+import { PoisonMessageError } from '../errors.js';
 import { withCorrelation, withoutCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
+import { consumerMetrics, inConsumerSpan } from './consumer-telemetry.js';
 import { decodeHeaders, type StringHeaders } from './headers.js';
 import { topicFor } from './kafka.js';
 import type { MessageProducer } from './producer.js';
+import { deadLetterRecord, rejectedOf, type Rejected } from './rejections.js';
+import { GaveUp, retrying, type RetryPolicy } from './retry.js';
 
 /** A message as a handler sees it: the logical topic name, decoded key and headers, raw value. */
 export interface InboundMessage {
@@ -22,13 +23,6 @@ export interface InboundMessage {
 }
 
 export type MessageHandler = (message: InboundMessage) => Promise<void>;
-
-/** A message to dead-letter: it goes to the twin of `message.topic` with its key, value and headers. */
-export interface Rejected {
-  message: InboundMessage;
-  reason: string;
-  errors: string[];
-}
 
 /**
  * Handles consecutive messages of one partition, in order, so their writes can be combined.
@@ -81,54 +75,39 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** errors that mean "a dependency is down": retried with backoff until it returns, never dead-lettered */
   isTransient?: (error: unknown) => boolean;
+  /** told each time the group gives this member its partitions (what it cached of others may be stale) */
+  onAssigned?: () => void;
 }
 
-class StoppingError extends Error {}
-
-/** a handler's answer when it dead-lettered the message itself */
-const DEAD_LETTERED = Symbol('dead-lettered');
-
-const tracer = trace.getTracer('@trackme/platform/kafka');
-
 /**
- * Consumer-group member with the guarantees of DESIGN.md §2: per-partition order, offsets
- * committed only after the handler succeeded (or the message was dead-lettered), bounded retries
- * for unexpected errors, unlimited backoff for unavailable dependencies, DLQ with provenance.
+ * Consumer-group member with the guarantees of docs/architecture.md ("Delivery guarantees"):
+ * per-partition order, offsets committed only after the handler succeeded (or the message was
+ * dead-lettered), bounded retries for unexpected errors, unlimited backoff for unavailable
+ * dependencies (retry.ts), DLQ with provenance (rejections.ts).
  */
 export class MessageConsumer {
   private readonly consumer: Consumer;
-  private readonly options: Required<Omit<ConsumerOptions, 'registry' | 'topicPrefix' | 'isTransient' | 'sessionTimeoutMs' | 'handler' | 'batchHandler' | 'maxBytesPerPartition' | 'gatherMs'>> &
-    Pick<ConsumerOptions, 'isTransient' | 'handler' | 'batchHandler'>;
+  private readonly options: ConsumerOptions & Record<keyof typeof CONSUMER_DEFAULTS, number> & { fromBeginning: boolean };
   private readonly prefix: string;
   private stopping = false;
   private running = false;
-  private readonly outcomes?: Counter<'topic' | 'outcome'>;
-  private readonly duration?: Histogram<'topic'>;
+  private readonly metrics: ReturnType<typeof consumerMetrics>;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
-    this.options = {
-      fromBeginning: true,
-      maxAttempts: CONSUMER_DEFAULTS.maxAttempts,
-      retryBackoffMs: CONSUMER_DEFAULTS.retryBackoffMs,
-      maxBackoffMs: CONSUMER_DEFAULTS.maxBackoffMs,
-      partitionsConsumedConcurrently: CONSUMER_DEFAULTS.partitionsConsumedConcurrently,
-      maxBatchSize: CONSUMER_DEFAULTS.maxBatchSize,
-      ...options,
-    };
+    const defaults = Object.fromEntries(Object.entries(CONSUMER_DEFAULTS).map(([name, value]) => [name, options[name as keyof ConsumerOptions] ?? value]));
+    this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
+    const sessionTimeout = this.options.sessionTimeoutMs;
     this.consumer = kafka.consumer({
       groupId: topicFor(this.prefix, options.groupId),
-      sessionTimeout: options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs,
-      heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor((options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs) / 3)),
+      sessionTimeout,
+      heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
       // a fetch must hold a batch of every partition processed at once, or they take turns
       ...(options.maxBytesPerPartition
-        ? {
-            maxBytesPerPartition: options.maxBytesPerPartition,
-            maxBytes: options.maxBytesPerPartition * (options.partitionsConsumedConcurrently ?? CONSUMER_DEFAULTS.partitionsConsumedConcurrently),
-          }
+        ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: options.maxBytesPerPartition * this.options.partitionsConsumedConcurrently }
         : {}),
       ...(options.gatherMs ? { maxWaitTimeInMs: options.gatherMs, minBytes: options.maxBytesPerPartition ?? 1024 * 1024 } : {}),
     });
@@ -136,6 +115,7 @@ export class MessageConsumer {
     // published now might be read by nobody (a new group starting at the latest offset)
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.running = true;
+      options.onAssigned?.();
     });
     this.consumer.on(this.consumer.events.STOP, () => {
       this.running = false;
@@ -143,24 +123,7 @@ export class MessageConsumer {
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
-    if (options.registry) {
-      // consumers of one process share these metrics (the topic label tells them apart)
-      const registry = options.registry;
-      const shared = <T>(name: string, create: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? create();
-      this.outcomes = shared('trackme_kafka_messages_consumed_total', () => new Counter({
-        name: 'trackme_kafka_messages_consumed_total',
-        help: 'Messages consumed, by outcome (processed, dead_lettered)',
-        labelNames: ['topic', 'outcome'],
-        registers: [registry],
-      }));
-      this.duration = shared('trackme_kafka_handler_duration_seconds', () => new Histogram({
-        name: 'trackme_kafka_handler_duration_seconds',
-        help: 'Time to handle one message (or one run of a batch consumer), retries included',
-        labelNames: ['topic'],
-        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [registry],
-      }));
-    }
+    this.metrics = consumerMetrics(options.registry);
   }
 
   /** True once the consumer joined its group and holds its assignment. */
@@ -168,17 +131,14 @@ export class MessageConsumer {
     return this.running;
   }
 
-  /** Underlying kafkajs consumer, for event listeners (e.g. GROUP_JOIN in tests). */
+  /** Underlying kafkajs consumer, for tests that watch the group's events. */
   get raw(): Consumer {
     return this.consumer;
   }
 
   async start(): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({
-      topics: this.options.topics.map((t) => topicFor(this.prefix, t)),
-      fromBeginning: this.options.fromBeginning,
-    });
+    await this.consumer.subscribe({ topics: this.options.topics.map((t) => topicFor(this.prefix, t)), fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
       autoCommit: true,
       autoCommitInterval: 1_000,
@@ -186,7 +146,7 @@ export class MessageConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       ...(this.options.batchHandler
         ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) }
-        : { eachMessage: (payload: EachMessagePayload) => this.handle(payload) }),
+        : { eachMessage: (payload: EachMessagePayload) => this.handleMessage(payload) }),
     });
   }
 
@@ -209,186 +169,111 @@ export class MessageConsumer {
     };
   }
 
+  private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    const inbound = this.inbound(topic, partition, message);
+    await this.timed(inbound.topic, () =>
+      inConsumerSpan([inbound], topic, () =>
+        withCorrelation(inbound.headers[Headers.correlationId], () => this.processOne(inbound, heartbeat, this.options.handler!)),
+      ),
+    );
+  }
+
   /** Runs of at most maxBatchSize messages; each run's offsets are committed before the next. */
   private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const messages = batch.messages.map((m) => this.inbound(batch.topic, batch.partition, m));
     for (let i = 0; i < messages.length; i += this.options.maxBatchSize) {
       if (!isRunning() || isStale()) return;
       const run = messages.slice(i, i + this.options.maxBatchSize);
-      const started = process.hrtime.bigint();
-      await tracer.startActiveSpan(`${run[0]!.topic} process`, { kind: SpanKind.CONSUMER }, async (span) => {
-        span.setAttributes({
-          'messaging.system': 'kafka',
-          'messaging.destination.name': batch.topic,
-          'messaging.kafka.destination.partition': batch.partition,
-          'messaging.batch.message_count': run.length,
-        });
-        // a long run must not look like a dead member: keep the group session alive meanwhile
-        const beating = setInterval(() => void heartbeat().catch(() => undefined), CONSUMER_DEFAULTS.heartbeatIntervalMs);
-        try {
-          // a run serves many requests: each message carries its own correlation id
-          await withoutCorrelation(() => this.processRun(run, heartbeat));
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw error;
-        } finally {
-          clearInterval(beating);
-          span.end();
-          this.duration?.observe({ topic: run[0]!.topic }, Number(process.hrtime.bigint() - started) / 1e9);
-        }
-      });
+      // a long run must not look like a dead member: keep the group session alive meanwhile
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), CONSUMER_DEFAULTS.heartbeatIntervalMs);
+      try {
+        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, () => this.processRun(run, heartbeat)));
+      } finally {
+        clearInterval(beating);
+      }
       resolveOffset(run[run.length - 1]!.offset);
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
   }
 
+  /** A run of one message is handled like a message of its own; a longer run serves many requests, each with its own correlation id. */
   private async processRun(run: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const { logger, retryBackoffMs, maxBackoffMs } = this.options;
     const batchHandler = this.options.batchHandler!;
     if (run.length === 1) {
+      const [message] = run as [InboundMessage];
       // a single message gets the per-message policy: bounded attempts, then the DLQ
-      await this.process(run[0]!, heartbeat, async (message) => {
-        const deadLetters = await batchHandler([message]);
-        await this.deadLetterAll(deadLetters, 1);
-        return deadLetters.length > 0 ? DEAD_LETTERED : undefined;
-      });
+      await inCorrelationOf(message, () =>
+        this.processOne(message, heartbeat, async () => {
+          const deadLetters = await batchHandler([message]);
+          await this.deadLetterAll(deadLetters, 1);
+          return deadLetters.length;
+        }),
+      );
       return;
     }
-    let transientFailures = 0;
-    for (;;) {
-      if (this.stopping) throw new StoppingError('consumer is stopping; the messages stay uncommitted');
-      try {
-        const deadLetters = await batchHandler(run);
-        await this.deadLetterAll(deadLetters, 1);
-        this.outcomes?.inc({ topic: run[0]!.topic, outcome: 'processed' }, run.length - deadLetters.length);
-        return;
-      } catch (error) {
-        if (error instanceof DependencyUnavailableError || this.options.isTransient?.(error)) {
-          transientFailures += 1;
-          const wait = Math.min(maxBackoffMs, retryBackoffMs * 2 ** Math.min(transientFailures, 10));
-          logger.warn({ err: error, wait, topic: run[0]!.topic, messages: run.length }, 'dependency unavailable; retrying the batch');
-          await sleep(wait);
-          await heartbeat();
-          continue;
-        }
-        logger.warn({ err: error, topic: run[0]!.topic, messages: run.length }, 'batch failed; handling its messages one by one');
-        for (const message of run) await this.processRun([message], heartbeat);
+    const log = this.options.logger.child({ topic: run[0]!.topic, messages: run.length });
+    try {
+      const deadLetters = await withoutCorrelation(() =>
+        retrying(() => batchHandler(run), this.policy(heartbeat, 1, (error, { wait }) => log.warn({ err: error, wait }, 'dependency unavailable; retrying the batch'))),
+      );
+      await this.deadLetterAll(deadLetters, 1);
+      this.metrics.outcomes?.inc({ topic: run[0]!.topic, outcome: 'processed' }, run.length - deadLetters.length);
+    } catch (error) {
+      if (!(error instanceof GaveUp)) throw error;
+      log.warn({ err: error.error }, 'batch failed; handling its messages one by one');
+      for (const message of run) await this.processRun([message], heartbeat);
+    }
+  }
+
+  /** One message through the retry loop; `handler` answers how many messages it dead-lettered itself. */
+  private async processOne(message: InboundMessage, heartbeat: () => Promise<void>, handler: (message: InboundMessage) => Promise<number | void>): Promise<void> {
+    const log = this.options.logger.child({ topic: message.topic, partition: message.partition, offset: message.offset });
+    try {
+      const deadLettered = await retrying(
+        () => handler(message),
+        this.policy(heartbeat, this.options.maxAttempts, (error, { transient, attempt, wait }) =>
+          transient ? log.warn({ err: error, wait }, 'dependency unavailable; retrying the message') : log.warn({ err: error, attempt }, 'message handler failed; retrying'),
+        ),
+      );
+      if (!deadLettered) this.metrics.outcomes?.inc({ topic: message.topic, outcome: 'processed' });
+    } catch (error) {
+      if (!(error instanceof GaveUp)) throw error;
+      if (error.error instanceof PoisonMessageError) {
+        await this.deadLetterAll([rejectedOf(message, error.error)], error.attempts);
         return;
       }
+      log.error({ err: error.error, attempts: error.attempts }, 'message failed every attempt; dead-lettering it');
+      await this.deadLetterAll([{ message, reason: 'handler_failed', errors: [error.message] }], error.attempts);
+    }
+  }
+
+  private policy(heartbeat: () => Promise<void>, maxAttempts: number, onRetry: RetryPolicy['onRetry']): RetryPolicy {
+    const { retryBackoffMs, maxBackoffMs, isTransient } = this.options;
+    return { maxAttempts, retryBackoffMs, maxBackoffMs, ...(isTransient ? { isTransient } : {}), isStopping: () => this.stopping, heartbeat, onRetry };
+  }
+
+  private async timed(topic: string, work: () => Promise<void>): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await work();
+    } finally {
+      this.metrics.duration?.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
   private async deadLetterAll(deadLetters: Rejected[], attempts: number): Promise<void> {
-    for (const { message, reason, errors } of deadLetters) await this.deadLetter(message, reason, errors, attempts);
-  }
-
-  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const inbound = this.inbound(topic, partition, message);
-    const logicalTopic = inbound.topic;
-    const started = process.hrtime.bigint();
-    const parent = propagation.extract(context.active(), inbound.headers);
-    await context.with(parent, () =>
-      tracer.startActiveSpan(`${logicalTopic} process`, { kind: SpanKind.CONSUMER }, async (span) => {
-        span.setAttributes({
-          'messaging.system': 'kafka',
-          'messaging.destination.name': topic,
-          'messaging.kafka.destination.partition': partition,
-          'messaging.kafka.message.offset': Number(message.offset),
-        });
-        try {
-          await withCorrelation(inbound.headers[Headers.correlationId], () => this.process(inbound, heartbeat, this.options.handler!));
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          throw error;
-        } finally {
-          span.end();
-          this.duration?.observe({ topic: logicalTopic }, Number(process.hrtime.bigint() - started) / 1e9);
-        }
-      }),
-    );
-  }
-
-  private async process(
-    message: InboundMessage,
-    heartbeat: () => Promise<void>,
-    handler: (message: InboundMessage) => Promise<typeof DEAD_LETTERED | void>,
-  ): Promise<void> {
-    const { logger, maxAttempts, retryBackoffMs, maxBackoffMs } = this.options;
-    const log = logger.child({ topic: message.topic, partition: message.partition, offset: message.offset });
-    let failures = 0;
-    let transientFailures = 0;
-    for (;;) {
-      if (this.stopping) throw new StoppingError('consumer is stopping; the message stays uncommitted');
-      try {
-        if ((await handler(message)) !== DEAD_LETTERED) this.outcomes?.inc({ topic: message.topic, outcome: 'processed' });
-        return;
-      } catch (error) {
-        if (error instanceof PoisonMessageError) {
-          await this.deadLetter(message, error.reason, [error.message, ...detailLines(error.details)], failures + 1);
-          return;
-        }
-        if (error instanceof DependencyUnavailableError || this.options.isTransient?.(error)) {
-          transientFailures += 1;
-          const wait = Math.min(maxBackoffMs, retryBackoffMs * 2 ** Math.min(transientFailures, 10));
-          log.warn({ err: error, wait }, 'dependency unavailable; retrying the message');
-          await sleep(wait);
-          await heartbeat();
-          continue;
-        }
-        failures += 1;
-        if (failures >= maxAttempts) {
-          log.error({ err: error, attempts: failures }, 'message failed every attempt; dead-lettering it');
-          await this.deadLetter(message, 'handler_failed', [errorMessage(error)], failures);
-          return;
-        }
-        log.warn({ err: error, attempt: failures }, 'message handler failed; retrying');
-        await sleep(retryBackoffMs * failures);
-        await heartbeat();
-      }
+    for (const rejected of deadLetters) {
+      const { message, reason } = rejected;
+      await this.options.producer.send(dlqTopicOf(message.topic), [deadLetterRecord(rejected, this.options.groupId, attempts)]);
+      this.metrics.outcomes?.inc({ topic: message.topic, outcome: 'dead_lettered' });
+      this.options.logger.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason }, 'message dead-lettered');
     }
   }
-
-  /** The original bytes, key and headers, plus where it came from and why it failed. */
-  private async deadLetter(message: InboundMessage, reason: string, errors: string[], attempts: number): Promise<void> {
-    await this.options.producer.send(dlqTopicOf(message.topic), [
-      {
-        key: message.key,
-        value: message.value ?? Buffer.alloc(0),
-        headers: {
-          ...message.headers,
-          [Headers.dlqReason]: reason,
-          [Headers.dlqErrors]: JSON.stringify(errors),
-          [Headers.dlqTopic]: message.topic,
-          [Headers.dlqPartition]: String(message.partition),
-          [Headers.dlqOffset]: message.offset,
-          ...(message.key !== null ? { [Headers.dlqKey]: message.key } : {}),
-          [Headers.dlqConsumerGroup]: this.options.groupId,
-          [Headers.dlqAttempts]: String(attempts),
-          [Headers.dlqFailedAt]: new Date().toISOString(),
-        },
-      },
-    ]);
-    this.outcomes?.inc({ topic: message.topic, outcome: 'dead_lettered' });
-    this.options.logger.warn(
-      { topic: message.topic, partition: message.partition, offset: message.offset, reason },
-      'message dead-lettered',
-    );
-  }
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The dead-letter entry of a message found to be poison. */
-export function rejectedOf(message: InboundMessage, error: PoisonMessageError): Rejected {
-  return { message, reason: error.reason, errors: [error.message, ...detailLines(error.details)] };
-}
-
-function detailLines(details: Record<string, unknown> | undefined): string[] {
-  if (!details) return [];
-  const errors = details['errors'];
-  if (Array.isArray(errors)) return errors.map((e) => (typeof e === 'string' ? e : JSON.stringify(e)));
-  return [JSON.stringify(details)];
+/** Runs `fn` in the correlation the message carries, or outside any when it carries none. */
+function inCorrelationOf<T>(message: InboundMessage, fn: () => T): T {
+  const correlationId = message.headers[Headers.correlationId];
+  return correlationId ? withCorrelation(correlationId, fn) : withoutCorrelation(fn);
 }

@@ -1,6 +1,6 @@
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { EnvelopeSchema, type Envelope } from '@trackme/contracts';
+import { EnvelopeSchema, type Envelope, type MessageOf, type MessageSchemas } from '@trackme/contracts';
 import { PoisonMessageError } from '../errors.js';
 import type { InboundMessage } from './consumer.js';
 
@@ -20,13 +20,33 @@ export function parseEnvelope(message: InboundMessage): Envelope {
   if (!Value.Check(EnvelopeSchema, raw)) {
     throw new PoisonMessageError('invalid_envelope', 'message is not a trackme envelope', { errors: errorLines(EnvelopeSchema, raw) });
   }
-  return raw as Envelope;
+  return raw;
 }
 
 /** The payload of an envelope, checked against its type's schema; anything else is poison. */
-export function checkedData<T>(envelope: Envelope, schema: TSchema, reason = 'invalid_schema'): T {
+export function checkedData<S extends TSchema>(envelope: Envelope, schema: S, reason = 'invalid_schema'): Static<S> {
   if (!Value.Check(schema, envelope.data)) {
     throw new PoisonMessageError(reason, `invalid ${envelope.type}`, { errors: errorLines(schema, envelope.data) });
   }
-  return envelope.data as T;
+  return envelope.data;
+}
+
+/**
+ * The envelope as one of the messages of `schemas`, its data checked against its type's schema:
+ * a type the map does not have is poison (`unknown_type`), and so is data that does not match.
+ */
+export function checkedMessage<S extends MessageSchemas>(
+  envelope: Envelope,
+  schemas: S,
+  options: { reason?: string; kind?: string } = {},
+): MessageOf<S> {
+  const schema = Object.hasOwn(schemas, envelope.type) ? schemas[envelope.type] : undefined;
+  if (!schema) throw new PoisonMessageError('unknown_type', `unknown ${options.kind ?? 'message'} type "${envelope.type}"`);
+  checkedData(envelope, schema, options.reason);
+  return envelope as MessageOf<S>;
+}
+
+/** Parses and checks a message in one step: {@link parseEnvelope}, then {@link checkedMessage}. */
+export function parseMessage<S extends MessageSchemas>(message: InboundMessage, schemas: S, options: { reason?: string; kind?: string } = {}): MessageOf<S> {
+  return checkedMessage(parseEnvelope(message), schemas, options);
 }

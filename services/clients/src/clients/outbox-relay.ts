@@ -1,0 +1,62 @@
+import { Topics, type ChangeEvent } from '@trackme/contracts';
+import type { Logger, MessageProducer } from '@trackme/platform';
+import { auditOf, historyEntry } from './change-events.js';
+import type { ClientDocument } from './client-document.js';
+import type { ClientRepository } from './client-repository.js';
+import type { EmailDirectory } from './email-directory.js';
+
+/** A document written by a command, whose outbox is to be relayed. */
+export interface Written {
+  doc: ClientDocument;
+  isNew: boolean;
+}
+
+export interface OutboxRelayDeps {
+  repository: ClientRepository;
+  directory: EmailDirectory;
+  producer: MessageProducer;
+  logger: Logger;
+}
+
+/**
+ * Relays the outboxes of stored client documents (docs/adr/0003-in-document-outbox.md): the
+ * history rows, the email directory and the change events, then clears the outboxes. Every step is
+ * idempotent, so a crash part-way relays again on redelivery.
+ */
+export function createOutboxRelay({ repository, directory, producer, logger }: OutboxRelayDeps) {
+  /** The history rows, the email directory and the events, all three at once. */
+  async function relay(written: Written[]): Promise<void> {
+    const pending = written.filter((w) => w.doc.pending_events.length > 0);
+    if (pending.length === 0) return;
+    const events = pending.flatMap((w) => w.doc.pending_events);
+    await Promise.all([
+      repository.appendHistories(pending.map((w) => ({ clientId: w.doc._id, entries: w.doc.pending_events.map(historyEntry), isNew: w.isNew }))),
+      directory.follow(events),
+      publishEvents(events),
+    ]);
+  }
+
+  async function publishEvents(events: ChangeEvent[]): Promise<void> {
+    await producer.publishEnvelopes(
+      Topics.clientEvents,
+      events.map((event) => ({ key: event.data.client_id, envelope: event })),
+    );
+  }
+
+  /** Empties the relayed outboxes, and records the changes in the audit log. */
+  async function settle(written: Written[]): Promise<void> {
+    const relayed = written.filter((w) => w.doc.pending_events.length > 0);
+    await repository.clearPending(relayed.map((w) => w.doc._id));
+    for (const event of relayed.flatMap((w) => w.doc.pending_events)) logger.info({ audit: auditOf(event) }, 'client changed');
+  }
+
+  /** Relays one document's outbox right away (the one-by-one path). */
+  async function relayNow(doc: ClientDocument, isNew: boolean): Promise<void> {
+    await relay([{ doc, isNew }]);
+    await settle([{ doc, isNew }]);
+  }
+
+  return { relay, settle, relayNow };
+}
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
