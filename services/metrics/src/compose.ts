@@ -5,6 +5,7 @@ import {
   createKafka,
   createMongo,
   createRedis,
+  redisOptionsOf,
   isMongoUnavailable,
   MessageConsumer,
   MessageProducer,
@@ -45,7 +46,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const calendar = new Calendar(config.METRICS_TZ);
   const mongo = createMongo(config.MONGO_URL, 'trackme-metrics');
   lifecycle.onStop('mongo', () => mongo.close());
-  const redis = createRedis(config.REDIS_URL, 'trackme-metrics', { tlsCaFile: config.REDIS_TLS_CA_FILE });
+  const redis = createRedis(config.REDIS_URL, 'trackme-metrics', redisOptionsOf(config));
   lifecycle.onStop('redis', () => redis.close());
 
   const kafka = createKafka(
