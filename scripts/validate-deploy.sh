@@ -110,6 +110,8 @@ bad = False
 for job, target in want.items():
     j = jobs.get(job)
     targets = [t for sc in (j or {}).get("static_configs") or [] for t in sc.get("targets") or []]
+    # every replica, found by DNS (Docker's resolver returns one A record per container)
+    targets += [f"{n}:{sd.get('port')}" for sd in (j or {}).get("dns_sd_configs") or [] if sd.get("type") == "A" for n in sd.get("names") or []]
     if j is None or target not in targets or j.get("metrics_path", "/metrics") != "/metrics":
         print(f"  job {job!r} must scrape {target}/metrics", file=sys.stderr); bad = True
 sys.exit(1 if bad else 0)
