@@ -50,6 +50,8 @@ go_tool() {
     local tmp; tmp=$(mktemp -d "$cache_root/.$name.XXXXXX")
     "$@" "$tmp" >&2 || { rm -rf "$tmp"; return 1; }
     mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+    # older builds of the same tool are of no further use
+    find "$cache_root" -maxdepth 1 -name "$name-*" ! -name "$name-$key" -exec rm -rf {} +
   fi
   printf '%s\n' "$dir/$name"
 }

@@ -83,5 +83,11 @@ func (r rendered) checkScaling(partitions map[string]int) []string {
 			add("Deployment/%s: must be scaled by exactly one %s (found %v)", name, kind, got)
 		}
 	}
+	for _, d := range r.deployments {
+		// kubectl apply would set the count back to the manifest's at every release
+		if len(scaledBy[d.Name]) > 0 && d.Spec.Replicas != nil {
+			add("Deployment/%s: sets replicas (%d) although an autoscaler owns the count", d.Name, *d.Spec.Replicas)
+		}
+	}
 	return problems
 }
