@@ -27,7 +27,7 @@ function check(name, command, args) {
 const built = check('typecheck and build', 'npx', ['tsc', '-b']);
 check('typecheck tests and scripts', 'npx', ['tsc', '-p', 'tsconfig.tests.json']);
 check('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
-check('deployment files (docker-compose, workflows)', 'bash', ['scripts/validate-deploy.sh']);
+check('deployment files (docker-compose, workflows, Kubernetes)', 'bash', ['scripts/validate-deploy.sh']);
 
 if (built) {
   mkdirSync('.local', { recursive: true });

@@ -48,7 +48,7 @@ const shares = (counts: number[]) => {
   return total ? counts.map((n) => `${Math.round((n / total) * 100)}%`).join(' / ') : 'none';
 };
 
-/** Writes: one `clients` instance vs two in one consumer group, each round on a system of its own. */
+/** Writes: one, two and three `clients` instances in one consumer group, each round on a system of its own. */
 async function writes(context: BenchContext) {
   const { rounds, seconds, warmup, connections } = shape(context);
   const env = await emptyBenchEnv(WRITE_NAMESPACE);
@@ -72,23 +72,26 @@ async function writes(context: BenchContext) {
       await system.stop();
     }
   };
-  const r = await alternate(rounds, { one: round(1), two: round(2) });
+  const r = await alternate(rounds, { one: round(1), two: round(2), three: round(3) });
+  const withDetails = (x: { median: LoadResult; rounds: LoadResult[] }) => ({ ...x, ...details.get(x.median)!, all: x.rounds.map((y) => details.get(y)) });
   return {
     rounds,
     seconds,
     warmup,
     connections,
-    one: { ...r.one, ...details.get(r.one.median)!, all: r.one.rounds.map((x) => details.get(x)) },
-    two: { ...r.two, ...details.get(r.two.median)!, all: r.two.rounds.map((x) => details.get(x)) },
+    one: withDetails(r.one),
+    two: withDetails(r.two),
+    three: withDetails(r.three),
     ratio: r.two.median.rps / r.one.median.rps,
+    ratio3: r.three.median.rps / r.one.median.rps,
   };
 }
 
-/** Reads: the cached list through a gateway whose READ_URL is a balancer in front of one read instance or two. */
+/** Reads: the cached list through a gateway whose READ_URL is a balancer in front of one, two or three read instances. */
 async function reads(context: BenchContext) {
   const { rounds, seconds, warmup, connections } = shape(context);
   // the gateways keep no pages themselves: every request is to reach a read instance
-  const system = await retryOnPortRace(() => startSystem(context.env, { read: 2, env: { LIST_CACHE_MS: '0' } }));
+  const system = await retryOnPortRace(() => startSystem(context.env, { read: 3, env: { LIST_CACHE_MS: '0' } }));
   const balancers: Balancer[] = [];
   const gateways: ServiceProcess[] = [];
   try {
@@ -96,13 +99,14 @@ async function reads(context: BenchContext) {
     if (seeded.created) console.log(`seeded ${seeded.created} clients in ${seeded.seconds.toFixed(0)} s`);
     const reads = system.of('read');
     const metricsUrl = system.of('metrics')[0]!.url;
-    balancers.push(await startBalancer([reads[0]!.url]), await startBalancer(reads.map((p) => p.url)));
+    balancers.push(await startBalancer([reads[0]!.url]), await startBalancer(reads.slice(0, 2).map((p) => p.url)), await startBalancer(reads.map((p) => p.url)));
     for (const balancer of balancers) gateways.push(await retryOnPortRace(() => startGateway({ ...system.env, READ_URL: balancer.url, METRICS_URL: metricsUrl })));
-    const two = balancers[1]!;
+    const [, two, three] = balancers as [Balancer, Balancer, Balancer];
     const targets = {
       direct: { gateway: system.of('gateway')[0]!, reads: [reads[0]!] },
       one: { gateway: gateways[0]!, reads: [reads[0]!] },
-      two: { gateway: gateways[1]!, reads },
+      two: { gateway: gateways[1]!, reads: reads.slice(0, 2) },
+      three: { gateway: gateways[2]!, reads },
     };
     const headers = { authorization: context.authorization };
     for (const { gateway } of Object.values(targets)) {
@@ -123,7 +127,7 @@ async function reads(context: BenchContext) {
       details.set(result, { cpu, bytes: balancer?.targets.map((t, i) => t.bytes - bytesBefore![i]!) });
       return result;
     };
-    const r = await alternate(rounds, { direct: measure(targets.direct), one: measure(targets.one), two: measure(targets.two, two) });
+    const r = await alternate(rounds, { direct: measure(targets.direct), one: measure(targets.one), two: measure(targets.two, two), three: measure(targets.three, three) });
     const withDetails = (x: { median: LoadResult; rounds: LoadResult[] }) => ({ ...x, ...details.get(x.median)!, all: x.rounds.map((y) => details.get(y)) });
     return {
       rounds,
@@ -133,8 +137,11 @@ async function reads(context: BenchContext) {
       direct: withDetails(r.direct),
       one: withDetails(r.one),
       two: withDetails(r.two),
+      three: withDetails(r.three),
       balancerConnections: two.targets.map((t) => t.connections),
+      balancerConnections3: three.targets.map((t) => t.connections),
       ratio: r.two.median.rps / r.one.median.rps,
+      ratio3: r.three.median.rps / r.one.median.rps,
     };
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
@@ -148,10 +155,10 @@ const row = (label: string, r: LoadResult, ...extra: string[]) => `| ${label} | 
 /** `55 / 28 / 82`: requests/s of every round, in order (the machine's noise shows in them). */
 const roundsOf = (x: { rounds: LoadResult[] }) => x.rounds.map((y) => fmt.rps(y.rps)).join(' / ');
 
-/** Two instances of `clients` and of `read` against one, on the same two cores. */
+/** Two and three instances of `clients` and of `read` against one, on the same two cores. */
 export const scaleOut: Scenario = {
   name: 'scale-out',
-  title: "Scale-out: two instances of clients and of read vs one, on this machine's 2 cores",
+  title: "Scale-out: one, two and three instances of clients and of read, on this machine's 2 cores",
   async run(context) {
     const w = await writes(context);
     const r = await reads(context);
@@ -161,20 +168,21 @@ export const scaleOut: Scenario = {
       goals: [],
       markdown: [
         `**Writes**: \`POST /clients\` with a fresh email each (bench/lib/create-load.mjs, its own process), ${w.connections} connections in a closed loop, ` +
-          `median of ${w.rounds} alternating rounds of ${w.seconds} s after ${w.warmup} s of warm-up. Every round starts a system of its own with one or two \`clients\` ` +
-          `instances in one consumer group (\`${Topics.clientCommands}\` has ${COMMAND_PARTITIONS} partitions, so both get commands), and one of every other service. ` +
+          `median of ${w.rounds} alternating rounds of ${w.seconds} s after ${w.warmup} s of warm-up. Every round starts a system of its own with one, two or three \`clients\` ` +
+          `instances in one consumer group (\`${Topics.clientCommands}\` has ${COMMAND_PARTITIONS} partitions, so all get commands), and one of every other service. ` +
           `The writes go to a namespace of their own (\`${WRITE_NAMESPACE}\`, emptied at the start), so they do not pile up in the list benches' clients.`,
         '',
         '| target | creates/s | mean | p50 | p99 | errors | commands per instance; answers | CPU during the round, % of one core |',
         '|---|---:|---:|---:|---:|---:|---|---|',
         row('one `clients` instance (baseline)', w.one.median, `${shares(w.one.commands)}; ${created(w.one.median)}`, cpuCell(w.one.cpu)),
         row('two `clients` instances, one consumer group', w.two.median, `${shares(w.two.commands)}; ${created(w.two.median)}`, cpuCell(w.two.cpu)),
+        row('three `clients` instances, one consumer group', w.three.median, `${shares(w.three.commands)}; ${created(w.three.median)}`, cpuCell(w.three.cpu)),
         '',
-        `two ÷ one: ${fmt.ratio(w.ratio)} (every round, creates/s: one ${roundsOf(w.one)}; two ${roundsOf(w.two)})`,
+        `two ÷ one: ${fmt.ratio(w.ratio)}, three ÷ one: ${fmt.ratio(w.ratio3)} (every round, creates/s: one ${roundsOf(w.one)}; two ${roundsOf(w.two)}; three ${roundsOf(w.three)})`,
         '',
         `**Reads**: cached \`GET ${LIST}\` (${fmt.rps(r.clients)} clients) through the gateway, ${r.connections} connections, median of ${r.rounds} alternating rounds of ${r.seconds} s. ` +
-          "One system with two `read` instances and two extra gateways: one's READ_URL is a round-robin TCP balancer (bench/lib/balancer.ts) in front of the first `read` instance, " +
-          "the other's a balancer in front of both, so the two rows differ only in the number of instances. The balancer runs in the bench's own process: " +
+          "One system with three `read` instances and three extra gateways, each with a round-robin TCP balancer (bench/lib/balancer.ts) as READ_URL, in front of " +
+          'the first `read` instance, the first two, or all three, so the rows differ only in the number of instances. The balancer runs in the bench\'s own process: ' +
           'plumbing for the measurement, standing in for what a deployment puts in front of a service (it spreads connections; the gateway keeps up to 32 open to it).',
         '',
         '| target | requests/s | mean | p50 | p99 | errors | answers per `read` instance | CPU during the round, % of one core |',
@@ -182,8 +190,9 @@ export const scaleOut: Scenario = {
         row('gateway → one `read` instance directly (no balancer: the cost of its hop)', r.direct.median, '100%', cpuCell(r.direct.cpu)),
         row('gateway → balancer → one `read` instance (baseline)', r.one.median, '100%', cpuCell(r.one.cpu)),
         row('gateway → balancer → two `read` instances', r.two.median, `${shares(r.two.bytes ?? [])} (connections ${r.balancerConnections.join(' / ')})`, cpuCell(r.two.cpu)),
+        row('gateway → balancer → three `read` instances', r.three.median, `${shares(r.three.bytes ?? [])} (connections ${r.balancerConnections3.join(' / ')})`, cpuCell(r.three.cpu)),
         '',
-        `two ÷ one: ${fmt.ratio(r.ratio)} (every round, requests/s: direct ${roundsOf(r.direct)}; one ${roundsOf(r.one)}; two ${roundsOf(r.two)})`,
+        `two ÷ one: ${fmt.ratio(r.ratio)}, three ÷ one: ${fmt.ratio(r.ratio3)} (every round, requests/s: direct ${roundsOf(r.direct)}; one ${roundsOf(r.one)}; two ${roundsOf(r.two)}; three ${roundsOf(r.three)})`,
         '',
         `What limits it: this machine has ${w.one.cpu.cores} cores, shared by Kafka, FerretDB, Redis, every service instance and the load generator ` +
           '(and, for reads, the balancer in the bench process). A second instance adds no core: it competes for the same ones, so what it can buy here is the work ' +

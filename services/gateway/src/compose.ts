@@ -6,6 +6,7 @@ import {
   createHttpServer,
   createMongo,
   createRedis,
+  redisOptionsOf,
   setUpKafka,
   type Logger,
   type ServiceContext,
@@ -38,7 +39,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
   }
 
-  const redis = createRedis(config.REDIS_URL, 'trackme-gateway', { tlsCaFile: config.REDIS_TLS_CA_FILE });
+  const redis = createRedis(config.REDIS_URL, 'trackme-gateway', redisOptionsOf(config));
   lifecycle.onStop('redis', () => redis.close());
   const operations = new OperationStore(redis.client, config.IDEMPOTENCY_TTL_HOURS * 3600);
   // the gateway owns sign-in, so it is the one writer of users and refresh tokens

@@ -4,6 +4,7 @@ import {
   createHttpServer,
   createMongo,
   createRedis,
+  redisOptionsOf,
   isMongoUnavailable,
   setUpKafka,
   topicFor,
@@ -42,7 +43,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const calendar = new Calendar(config.METRICS_TZ);
   const mongo = createMongo(config.MONGO_URL, 'trackme-metrics');
   lifecycle.onStop('mongo', () => mongo.close());
-  const redis = createRedis(config.REDIS_URL, 'trackme-metrics', { tlsCaFile: config.REDIS_TLS_CA_FILE });
+  const redis = createRedis(config.REDIS_URL, 'trackme-metrics', redisOptionsOf(config));
   lifecycle.onStop('redis', () => redis.close());
 
   // dead-letter records of the consumers go through its producer

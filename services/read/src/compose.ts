@@ -5,6 +5,7 @@ import {
   createHttpServer,
   createMongo,
   createRedis,
+  redisOptionsOf,
   isRedisUnavailable,
   setUpKafka,
   type Logger,
@@ -26,7 +27,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   const policy = { lastLoginDays: config.HIGHLIGHT_LAST_LOGIN_DAYS };
   const mongo = createMongo(config.MONGO_URL, 'trackme-read');
   lifecycle.onStop('mongo', () => mongo.close());
-  const redis = createRedis(config.REDIS_URL, 'trackme-read', { tlsCaFile: config.REDIS_TLS_CA_FILE });
+  const redis = createRedis(config.REDIS_URL, 'trackme-read', redisOptionsOf(config));
   lifecycle.onStop('redis', () => redis.close());
   const cache = new ReadCache(redis.client, config.CACHE_KEY_PREFIX, config.CACHE_TTL_SECONDS);
   const source = new ClientSource(mongo.db, policy, new Bulkhead(config.READ_THROUGH_CONCURRENCY, config.READ_THROUGH_QUEUE, 'list reads from the database'));

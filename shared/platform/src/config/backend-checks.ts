@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { redisAddressOptions } from '../storage/redis-address.js';
 import type { ConfigProblem } from './load-config.js';
 
 /**
@@ -54,10 +55,22 @@ function kafkaProblems(config: Record<string, unknown>): ConfigProblem[] {
 }
 
 function redisProblems(config: Record<string, unknown>): ConfigProblem[] {
-  const caFile = text(config, 'REDIS_TLS_CA_FILE');
-  if (caFile === undefined) return [];
   const url = text(config, 'REDIS_URL');
-  const problems = url?.startsWith('rediss://') ? [] : [{ variable: 'REDIS_TLS_CA_FILE', message: 'is set but REDIS_URL does not use TLS (rediss://)' }];
+  const sentinelMaster = text(config, 'REDIS_SENTINEL_MASTER');
+  const problems: ConfigProblem[] = [];
+  if (url !== undefined) {
+    try {
+      redisAddressOptions(url, { sentinelMaster });
+    } catch (error) {
+      problems.push({ variable: 'REDIS_URL', message: (error as Error).message });
+    }
+  }
+  if (text(config, 'REDIS_SENTINEL_PASSWORD') !== undefined && sentinelMaster === undefined) {
+    problems.push({ variable: 'REDIS_SENTINEL_PASSWORD', message: 'is set but REDIS_SENTINEL_MASTER is not' });
+  }
+  const caFile = text(config, 'REDIS_TLS_CA_FILE');
+  if (caFile === undefined) return problems;
+  if (!url?.startsWith('rediss://')) problems.push({ variable: 'REDIS_TLS_CA_FILE', message: 'is set but REDIS_URL does not use TLS (rediss://)' });
   return [...problems, ...unreadable('REDIS_TLS_CA_FILE', caFile)];
 }
 

@@ -76,9 +76,18 @@ export const RedisConfig = {
   REDIS_URL: Type.String({
     minLength: 1,
     pattern: '^rediss?://',
-    description: 'Redis connection URL: redis://[user:password@]host:port[/db]; rediss:// for TLS',
+    description: 'Redis connection URL: redis://[user:password@]host:port[/db]; rediss:// for TLS; with REDIS_SENTINEL_MASTER, the Sentinels: host:port,host:port',
   }),
   REDIS_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the Redis server certificate (rediss:// only; default: the system CAs)' })),
+  REDIS_SENTINEL_MASTER: Type.Optional(
+    Type.String({
+      minLength: 1,
+      pattern: '^[A-Za-z0-9._-]+$',
+      description:
+        'Master group name for Redis Sentinel; when set, REDIS_URL lists the Sentinels (redis://[user:password@]sentinel-1:26379,sentinel-2:26379[/db], the user and password being the data nodes\')',
+    }),
+  ),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, writeOnly: true, description: 'Password of the Sentinels themselves, when they ask for one (needs REDIS_SENTINEL_MASTER)' })),
 };
 
 /** The service token the gateway presents to the internal APIs of read and metrics. */

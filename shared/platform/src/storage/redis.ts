@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions as ClientOptions } from 'ioredis';
+import { redisAddressOptions, type RedisTopology } from './redis-address.js';
 
 export interface RedisConnection {
   client: Redis;
@@ -11,27 +12,38 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_TIMEOUT_MS = 1_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
-export interface RedisOptions {
+export interface RedisOptions extends RedisTopology {
   /** PEM file of the CA that signed the server's certificate (rediss:// URLs; default: the system CAs) */
   tlsCaFile?: string | undefined;
+}
+
+/** The connection settings of a service's validated configuration (RedisConfig). */
+export function redisOptionsOf(config: { REDIS_TLS_CA_FILE?: string | undefined; REDIS_SENTINEL_MASTER?: string | undefined; REDIS_SENTINEL_PASSWORD?: string | undefined }): RedisOptions {
+  return { tlsCaFile: config.REDIS_TLS_CA_FILE, sentinelMaster: config.REDIS_SENTINEL_MASTER, sentinelPassword: config.REDIS_SENTINEL_PASSWORD };
 }
 
 /**
  * ioredis reconnects forever with a capped backoff; commands fail fast while it is down
  * (no offline queue), so callers can fall back instead of hanging. The URL carries the ACL user
- * and password (`redis://user:password@host:port`) and, as `rediss://`, turns TLS on.
+ * and password (`redis://user:password@host:port`) and, as `rediss://`, turns TLS on. With
+ * `sentinelMaster` the URL lists Sentinels instead, which name the current master.
  */
 export function createRedis(url: string, connectionName: string, options: RedisOptions = {}): RedisConnection {
-  const client = new Redis(url, {
+  const tls = options.tlsCaFile === undefined ? undefined : { ca: readFileSync(options.tlsCaFile) };
+  const common: ClientOptions = {
     connectionName,
-    ...(options.tlsCaFile === undefined ? {} : { tls: { ca: readFileSync(options.tlsCaFile) } }),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS),
     // a Redis that accepts connections but does not answer must not hang callers either
     commandTimeout: COMMAND_TIMEOUT_MS,
-  });
+  };
+  const address = redisAddressOptions(url, options);
+  const client =
+    options.sentinelMaster === undefined
+      ? new Redis(url, { ...common, ...(tls === undefined ? {} : { tls }) })
+      : new Redis({ ...common, ...address, ...(address.enableTLSForSentinelMode ? { tls: tls ?? {}, sentinelTLS: tls ?? {} } : {}) });
   // errors surface through commands and readiness; without a listener ioredis prints them all
   client.on('error', () => undefined);
   return {
