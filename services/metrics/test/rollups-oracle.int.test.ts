@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadStageProcess, METRIC_INTERVALS, TRIGGER_ROLLUP_TYPE, Topics, type MetricInterval, type MetricRow, type RollupJob } from '@trackme/contracts';
+import { loadStageProcess, METRIC_INTERVALS, Topics, type MetricInterval, type MetricRow } from '@trackme/contracts';
 import { createLogger, MessageProducer } from '@trackme/platform';
-import { internalHeaders, isolatedEnv, REPO_ROOT, runInProcess, stackKafka, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
+import { isolatedEnv, REPO_ROOT, runInProcess, stackKafka, uniqueId, waitFor, type InProcessService, type IsolatedEnv } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema, type MetricsConfig } from '../src/config.js';
 import { generateHistory, toEnvelopes, type GeneratedEnvelope, type History } from './support/history-generator.js';
-import { expectedRows, periodEnd, periodStartOf, rowKey, type ExpectedRow } from './support/oracle.js';
+import { expectedRows, periodEnd, rowKey } from './support/oracle.js';
+import { expectSameFigures, periodsOf as periodsIn, rollUp as rollUpWith } from './support/rollup-check.js';
 
 /**
  * The rollups against an independent computation: a generated history of 2,000 clients over 60
@@ -63,69 +63,10 @@ async function eventsRead(): Promise<number> {
     .reduce((sum, m) => sum + Number(m[2]), 0);
 }
 
-/** Every period of an interval that the history touches, oldest first. */
-function periodsOf(interval: MetricInterval): string[] {
-  const starts: string[] = [];
-  for (let at = NOW.getTime() - DAYS * 86_400_000; ; ) {
-    const start = periodStartOf(new Date(at), interval, TZ);
-    if (starts.at(-1) !== start) starts.push(start);
-    const end = periodEnd(start, interval, TZ).getTime();
-    if (end > NOW.getTime()) break;
-    at = end;
-  }
-  return starts;
-}
-
-/** Rolls up periods through trackme.metrics-commands, as the gateway asks, and reads the stored rows. */
-async function rollUp(interval: MetricInterval, starts: string[]): Promise<Map<string, MetricRow[]>> {
-  const jobs = starts.map((period) => ({ period, id: randomUUID() }));
-  for (const { period, id } of jobs) {
-    await producer.publish(Topics.metricsCommands, interval, {
-      id,
-      type: TRIGGER_ROLLUP_TYPE,
-      data: { job_id: id, interval, period, requested_at: NOW.toISOString(), actor: { subject: 'test' } },
-    });
-  }
-  for (const { id } of jobs) {
-    const job = await waitFor(async () => {
-      const answer = await service.app.inject({ url: `/internal/metrics/jobs/${id}`, headers: internalHeaders() });
-      const data = answer.statusCode === 200 ? answer.json<{ data: RollupJob }>().data : undefined;
-      return data && (data.status === 'succeeded' || data.status === 'failed') ? data : undefined;
-    }, { what: `rollup job ${id}`, timeoutMs: 60_000 });
-    expect(job.status, job.error).toBe('succeeded');
-  }
-  const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000`, headers: internalHeaders() });
-  const rows = answer.json<{ data: MetricRow[]; meta: { total: number } }>();
-  expect(rows.meta.total).toBeLessThanOrEqual(1000 * starts.length);
-  const all = rows.meta.total > rows.data.length ? await allRows(interval, starts, rows.meta.total) : rows.data;
-  const byPeriod = new Map<string, MetricRow[]>(starts.map((s) => [s, []]));
-  for (const row of all) byPeriod.get(row.period_start)!.push(row);
-  return byPeriod;
-}
-
-async function allRows(interval: MetricInterval, starts: string[], total: number): Promise<MetricRow[]> {
-  const rows: MetricRow[] = [];
-  for (let offset = 0; offset < total; offset += 1000) {
-    const answer = await service.app.inject({ url: `/internal/metrics?interval=${interval}&from=${starts[0]}&to=${starts.at(-1)}&limit=1000&offset=${offset}`, headers: internalHeaders() });
-    rows.push(...answer.json<{ data: MetricRow[] }>().data);
-  }
-  return rows;
-}
-
+const periodsOf = (interval: MetricInterval) => periodsIn(interval, NOW, DAYS, TZ);
+const rollUp = (interval: MetricInterval, starts: string[]) => rollUpWith(service, producer, interval, starts, NOW);
 const exact = (rows: MetricRow[]) => rows.filter((r) => !r.labels['estimate']);
-const sorted = (rows: Array<ExpectedRow | MetricRow>) =>
-  rows.map((r) => ({ key: rowKey(r), value: r.value })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-
-function expectSameFigures(actual: MetricRow[], expected: ExpectedRow[], where: string): void {
-  const got = sorted(exact(actual));
-  const want = sorted(expected);
-  expect(got.map((r) => r.key), where).toEqual(want.map((r) => r.key));
-  got.forEach((row, i) => {
-    const value = want[i]!.value;
-    if (Number.isInteger(value) && Number.isInteger(row.value)) expect(row.value, `${where} ${row.key}`).toBe(value);
-    else expect(row.value, `${where} ${row.key}`).toBeCloseTo(value, 6);
-  });
-}
+const sorted = (rows: MetricRow[]) => rows.map((r) => ({ key: rowKey(r), value: r.value })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 describe('rollups of a generated 60-day history', () => {
   const first = new Map<MetricInterval, Map<string, MetricRow[]>>();
