@@ -23,7 +23,7 @@ export default defineConfig({
       exclude: ['**/*.d.ts', 'services/*/src/main.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
-      thresholds: { lines: 80 },
+      thresholds: { lines: 80, branches: 75 },
     },
   },
 });

@@ -210,7 +210,7 @@ describe('cache', () => {
     const client = await create({ source });
     await waitFor(async () => (await listIds(`source=${source}`)).length === 1);
     // a repeated query is served from the cache until the next change
-    await list(`source=${source}&limit=7`);
+    expect((await list(`source=${source}&limit=7`)).headers.get('x-cache')).toBe('miss');
     expect((await list(`source=${source}&limit=7`)).headers.get('x-cache')).toBe('hit');
     const bypass = await list(`source=${source}&limit=7`, { 'cache-control': 'no-cache' });
     expect(bypass.headers.get('x-cache')).toBe('bypass');
