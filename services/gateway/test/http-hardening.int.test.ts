@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authed, isolatedEnv, runInProcess, type InProcessService } from '@trackme/testkit';
 import { composeGateway } from '../src/compose.js';
 import { GatewayConfigSchema, type GatewayConfig } from '../src/config.js';
@@ -67,6 +67,12 @@ describe('gateway HTTP hardening', () => {
 
   it('refuses a malformed CORS_ORIGINS at start, naming the variable', async () => {
     const env = await isolatedEnv();
-    await expect(runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, CORS_ORIGINS: '*' })).rejects.toThrow('did not start');
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, CORS_ORIGINS: '*' })).rejects.toThrow('did not start (exit 1)');
+      expect(write.mock.calls.map(([chunk]) => String(chunk)).join('')).toMatch(/CORS_ORIGINS: /);
+    } finally {
+      write.mockRestore();
+    }
   });
 });

@@ -2,4 +2,4 @@ import { describeComposition } from '@trackme/testkit';
 import { composeMetrics } from '../src/compose.js';
 import { MetricsConfigSchema } from '../src/config.js';
 
-describeComposition('metrics', MetricsConfigSchema, composeMetrics);
+describeComposition('metrics', MetricsConfigSchema, composeMetrics, ['mongo', 'redis', 'kafka']);

@@ -2,4 +2,4 @@ import { describeComposition } from '@trackme/testkit';
 import { composeRead } from '../src/compose.js';
 import { ReadConfigSchema } from '../src/config.js';
 
-describeComposition('read', ReadConfigSchema, composeRead);
+describeComposition('read', ReadConfigSchema, composeRead, ['mongo', 'kafka']);

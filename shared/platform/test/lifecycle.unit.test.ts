@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger, Lifecycle, retryUntilReady, startTracing } from '../src/index.js';
 
@@ -71,13 +74,36 @@ describe('retryUntilReady', () => {
 });
 
 describe('startTracing', () => {
-  it('is a no-op without an endpoint', async () => {
+  const recording = () => {
+    const span = trace.getTracer('test').startSpan('probe');
+    const recorded = span.isRecording();
+    span.end();
+    return recorded;
+  };
+
+  it('is a no-op without an endpoint: spans are not recorded', async () => {
     const tracing = await startTracing('svc', undefined, logger);
+    expect(recording()).toBe(false);
     await expect(tracing.shutdown()).resolves.toBeUndefined();
   });
 
-  it('starts and stops the OpenTelemetry SDK when an endpoint is set', async () => {
-    const tracing = await startTracing('svc', 'http://127.0.0.1:4318', logger);
-    await expect(tracing.shutdown()).resolves.toBeUndefined();
+  it('records spans while the SDK runs with an endpoint, and exports them to it on shutdown', async () => {
+    // a stand-in OTLP/HTTP collector on loopback: what arrives at /v1/traces
+    const received: string[] = [];
+    const collector = createServer((request, response) => {
+      received.push(`${request.method} ${request.url}`);
+      request.resume();
+      request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = collector.address() as AddressInfo;
+      const tracing = await startTracing('svc', `http://127.0.0.1:${port}`, logger);
+      expect(recording()).toBe(true);
+      await expect(tracing.shutdown()).resolves.toBeUndefined();
+      expect(received).toContain('POST /v1/traces');
+    } finally {
+      collector.close();
+    }
   });
 });

@@ -24,16 +24,18 @@ describe('runService', () => {
 
   it('exits 1 when composition fails, after closing what was created', async () => {
     const exit = vi.fn();
+    const closed = vi.fn();
     const running = await runService(
       'demo',
       Schema,
       async ({ lifecycle }) => {
-        lifecycle.onStop('resource', () => undefined);
+        lifecycle.onStop('resource', closed);
         throw new Error('cannot build');
       },
       { env: { NAME: 'x', LOG_LEVEL: 'silent' }, exit, installSignalHandlers: false },
     );
     expect(running).toBeUndefined();
+    expect(closed).toHaveBeenCalledOnce();
     expect(exit).toHaveBeenCalledWith(1);
   });
 

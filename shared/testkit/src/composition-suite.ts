@@ -8,9 +8,10 @@ import { waitFor } from './wait.js';
 /**
  * The behaviour every service's composition root owes its operators, checked in process against
  * the real stack: it becomes ready, exports labelled metrics, and answers unknown routes with
- * problem+json carrying the correlation id.
+ * problem+json carrying the correlation id. `checks` names the dependencies its readiness must
+ * report, so a readiness that checks nothing cannot pass.
  */
-export function describeComposition<S extends TObject>(service: string, schema: S, compose: Compose<Static<S> & BaseConfig>): void {
+export function describeComposition<S extends TObject>(service: string, schema: S, compose: Compose<Static<S> & BaseConfig>, checks: readonly string[]): void {
   describe(`${service} composition against the real stack`, () => {
     let running: InProcessService<Static<S> & BaseConfig>;
 
@@ -27,7 +28,7 @@ export function describeComposition<S extends TObject>(service: string, schema: 
         },
         { what: `${service} ready`, timeoutMs: 30_000 },
       );
-      expect(Object.values(body.checks).every((state) => state === 'up')).toBe(true);
+      expect(body.checks).toEqual(Object.fromEntries(checks.map((name) => [name, 'up'])));
     });
 
     it('exports Prometheus metrics labelled with the service, on the metrics port only', async () => {
