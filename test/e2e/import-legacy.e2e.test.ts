@@ -13,13 +13,12 @@ import {
   isolatedEnv,
   mongoUrlWithDatabase,
   REPO_ROOT,
-  spawnService,
+  spawnSystem,
   TopicReader,
   uniqueId,
   waitFor,
-  waitUntilReady,
   type IsolatedEnv,
-  type ServiceProcess,
+  type RunningSystem,
 } from '@trackme/testkit';
 
 /**
@@ -30,7 +29,7 @@ import {
  */
 
 const run = promisify(execFile);
-const started: ServiceProcess[] = [];
+let system: RunningSystem;
 let env: IsolatedEnv & { METRICS_KEY_PREFIX: string };
 let api: string;
 let legacy: MongoClient;
@@ -87,13 +86,8 @@ const olderUsers = [
 
 beforeAll(async () => {
   env = { ...(await isolatedEnv()), METRICS_KEY_PREFIX: `${uniqueId('m')}:` };
-  const read = await spawnService('read', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const metrics = await spawnService('metrics', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const gateway = await spawnService('gateway', { ...env, READ_URL: read.url, METRICS_URL: metrics.url });
-  started.push(read, clients, metrics, gateway);
-  await Promise.all(started.map((s) => waitUntilReady(s)));
-  api = `${gateway.url}/api/v1`;
+  system = await spawnSystem(env);
+  api = system.api;
   events = await new TopicReader<never>(env, Topics.clientEvents, env.KAFKA_TOPIC_PREFIX).start();
 
   legacyDb = uniqueId('older');
@@ -105,7 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await events?.stop();
   await legacy?.close();
-  await Promise.all(started.map((s) => s.stop('SIGKILL')));
+  await system?.stop();
 });
 
 async function importOnce(report: string) {

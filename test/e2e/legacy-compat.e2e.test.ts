@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayConfigSchema } from '../../services/gateway/src/config.js';
 import { loadConfig } from '@trackme/platform';
-import { http, isolatedEnv, spawnService, tokenFor, uniqueId, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
+import { http, isolatedEnv, spawnSystem, tokenFor, uniqueId, waitFor, type IsolatedEnv, type RunningSystem } from '@trackme/testkit';
 
 /**
  * The older service's contract, as its callers use it, against the whole running system: the
@@ -11,7 +11,7 @@ import { http, isolatedEnv, spawnService, tokenFor, uniqueId, waitFor, waitUntil
  * older contract lists them. Each bug it had is asserted fixed next to the behaviour that stays.
  */
 
-const started: ServiceProcess[] = [];
+let system: RunningSystem;
 let env: IsolatedEnv;
 let root: string;
 let api: string;
@@ -23,19 +23,13 @@ const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
 beforeAll(async () => {
   env = { ...(await isolatedEnv()), METRICS_KEY_PREFIX: `${uniqueId('m')}:` } as IsolatedEnv;
-  const read = await spawnService('read', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const clients = await spawnService('clients', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const metrics = await spawnService('metrics', { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
-  const gateway = await spawnService('gateway', { ...env, READ_URL: read.url, METRICS_URL: metrics.url });
-  started.push(read, clients, metrics, gateway);
-  await Promise.all(started.map((s) => waitUntilReady(s)));
-  root = gateway.url;
-  api = `${gateway.url}/api/v1`;
+  system = await spawnSystem(env);
+  ({ root, api } = system);
   superUser = await tokenFor('super_user');
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(started.map((s) => s.stop('SIGKILL')));
+  await system?.stop();
 });
 
 describe('envelope', () => {

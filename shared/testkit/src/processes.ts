@@ -82,3 +82,35 @@ export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000
     throw new Error(`${String(error)}\n--- ${service.name} output ---\n${service.output()}`);
   });
 }
+
+/** The four services started as processes on one environment, ready. */
+export interface RunningSystem {
+  /** the gateway's root, e.g. http://127.0.0.1:41234 */
+  root: string;
+  /** the gateway's API base (`/api/v1`) */
+  api: string;
+  processes: ServiceProcess[];
+  /** SIGKILL of every process (tests own their data; nothing to drain) */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts read, clients, metrics and the gateway wired to them, consumers with a short session
+ * timeout so a restarted one takes its partitions back quickly, and waits until all are ready.
+ */
+export async function spawnSystem(env: Record<string, string>): Promise<RunningSystem> {
+  const consumer = { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' };
+  const [read, clients, metrics] = await Promise.all([spawnService('read', consumer), spawnService('clients', consumer), spawnService('metrics', consumer)]);
+  const gateway = await spawnService('gateway', { ...env, READ_URL: read.url, METRICS_URL: metrics.url });
+  const processes = [read, clients, metrics, gateway];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  };
+  try {
+    await Promise.all(processes.map((p) => waitUntilReady(p)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { root: gateway.url, api: `${gateway.url}/api/v1`, processes, stop };
+}
