@@ -6,7 +6,9 @@ import {
   type MetricInterval,
   type StageProcess,
 } from '@trackme/contracts';
-import { dateOfDay, periodDays, type Calendar } from '../periods.js';
+import type { Calendar } from '../periods.js';
+import { counterKey, Fields, periodKeys, TOTALS_KEY, type Effects } from './counter-fields.js';
+import { countLogin } from './logins.js';
 
 /**
  * What the metrics service remembers of one client: enough to turn its next event into counter
@@ -39,43 +41,9 @@ export interface ClientState {
   days: number[];
 }
 
-/** How many days of logins a client's state keeps (decides whether a login is new in its month). */
-export const LOGIN_DAYS_KEPT = 70;
-
-/** Counter documents: one per period (`<interval>|<period start>`) plus the running totals. */
-export const TOTALS_KEY = 'all|-';
-export const counterKey = (interval: MetricInterval, periodStart: string): string => `${interval}|${periodStart}`;
-
-/** A label value as part of a field name (Mongo field names may not hold `.` or start with `$`). */
-export const encodeLabel = (value: string): string => encodeURIComponent(value).replace(/\./g, '%2E');
-export const decodeLabel = (value: string): string => decodeURIComponent(value);
+export { counterKey, Effects, TOTALS_KEY } from './counter-fields.js';
+export { countLoginAt, LOGIN_DAYS_KEPT } from './logins.js';
 const UNKNOWN = 'unknown';
-
-/** Increments of one batch: counter document → field → delta; HyperLogLog key → members. */
-export class Effects {
-  readonly counters = new Map<string, Map<string, number>>();
-  readonly hll = new Map<string, Set<string>>();
-  readonly outcomes = new Map<string, number>();
-
-  add(doc: string, field: string, delta: number): void {
-    if (delta === 0) return;
-    let fields = this.counters.get(doc);
-    if (!fields) this.counters.set(doc, (fields = new Map()));
-    const next = (fields.get(field) ?? 0) + delta;
-    if (next === 0) fields.delete(field);
-    else fields.set(field, next);
-  }
-
-  addHll(key: string, member: string): void {
-    let members = this.hll.get(key);
-    if (!members) this.hll.set(key, (members = new Set()));
-    members.add(member);
-  }
-
-  count(outcome: string): void {
-    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
-  }
-}
 
 /** A change event as the reducer reads it (the envelope already validated). */
 export interface CountedEvent {
@@ -103,27 +71,18 @@ export interface ReduceContext {
 
 const COMMAND_CHANGES: ReadonlySet<string> = new Set([ClientEventTypes.created, ClientEventTypes.updated, ClientEventTypes.stageChanged]);
 
-/** The period of each interval holding a day, by interval. */
-function periodKeys(day: number): Record<MetricInterval, string> {
-  return {
-    day: dateOfDay(day),
-    week: dateOfDay(periodDays('week', day).first),
-    month: dateOfDay(periodDays('month', day).first),
-  };
-}
-
 /** What a client adds to the "at period end" figures (summed over clients; a delta per change). */
 function gaugesOf(state: ClientState | undefined): Map<string, number> {
   const gauges = new Map<string, number>();
   if (!state || state.deleted) return gauges;
-  gauges.set(`g:stage:${state.stage}`, 1);
-  gauges.set('g:clients', 1);
+  gauges.set(Fields.gauges.stage(state.stage), 1);
+  gauges.set(Fields.gauges.clients, 1);
   if (state.active) {
-    gauges.set('g:active', 1);
-    gauges.set('g:installed', state.installed ? 1 : 0);
-    gauges.set('g:contracts', state.contracts);
-    gauges.set('g:contracts_on', state.contracts_on);
-    gauges.set(`g:lc:${state.lc_day}`, 1);
+    gauges.set(Fields.gauges.active, 1);
+    gauges.set(Fields.gauges.installed, state.installed ? 1 : 0);
+    gauges.set(Fields.gauges.contracts, state.contracts);
+    gauges.set(Fields.gauges.contractsWithAutopayment, state.contracts_on);
+    gauges.set(Fields.gauges.lastChangeDay(state.lc_day), 1);
   }
   return gauges;
 }
@@ -206,50 +165,50 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
       }
       state.stage_since = state.registered;
       state.entered = { [state.stage]: at };
-      add('created');
-      addFirst(state, `entered:${state.stage}`, [`entered:${state.stage}`]);
+      add(Fields.created);
+      addFirst(state, Fields.entered(state.stage), [Fields.entered(state.stage)]);
       break;
     }
     case ClientEventTypes.stageChanged: {
       const from = data.from!;
       const to = data.to!;
-      add(`tr:${from}:${to}`);
-      if (data.rollback) add('rollbacks');
-      const source = `source:${encodeLabel(state.source ?? UNKNOWN)}`;
-      const channel = `channel:${encodeLabel(state.channel ?? UNKNOWN)}`;
-      addFirst(state, 'movers', ['movers']);
-      addFirst(state, `movers_${source}`, [`movers_${source}`]);
-      addFirst(state, `movers_${channel}`, [`movers_${channel}`]);
+      add(Fields.transition(from, to));
+      if (data.rollback) add(Fields.rollbacks);
+      const bySource = (kind: 'movers' | 'converters') => Fields.byLabel(kind, 'source', state.source ?? UNKNOWN);
+      const byChannel = (kind: 'movers' | 'converters') => Fields.byLabel(kind, 'channel', state.channel ?? UNKNOWN);
+      addFirst(state, Fields.movers, [Fields.movers]);
+      addFirst(state, bySource('movers'), [bySource('movers')]);
+      addFirst(state, byChannel('movers'), [byChannel('movers')]);
       if (to === process.conversionId) {
         const days = (at - state.registered) / 86_400_000;
         each((interval, key) => {
-          if (!firstIn(state, 'converters', interval, key)) return;
-          effects.add(counterKey(interval, key), 'converters', 1);
-          effects.add(counterKey(interval, key), 'total_sum', days);
-          effects.add(counterKey(interval, key), 'total_n', 1);
+          if (!firstIn(state, Fields.converters, interval, key)) return;
+          effects.add(counterKey(interval, key), Fields.converters, 1);
+          effects.add(counterKey(interval, key), Fields.totalDurationSum, days);
+          effects.add(counterKey(interval, key), Fields.totalDurationCount, 1);
         });
-        addFirst(state, `converters_${source}`, [`converters_${source}`]);
-        addFirst(state, `converters_${channel}`, [`converters_${channel}`]);
+        addFirst(state, bySource('converters'), [bySource('converters')]);
+        addFirst(state, byChannel('converters'), [byChannel('converters')]);
       }
       const since = previous?.stage === from ? previous.stage_since : null;
       if (since !== null) {
-        add(`dur_sum:${from}`, (at - since) / 3_600_000);
-        add(`dur_n:${from}`);
+        add(Fields.stageDurationSum(from), (at - since) / 3_600_000);
+        add(Fields.stageDurationCount(from));
       }
       const enteredFrom = state.entered[from];
       const forward = (process.byId.get(to)?.order ?? 0) > (process.byId.get(from)?.order ?? 0);
       if (forward && enteredFrom !== undefined) {
         const enteredKeys = periodKeys(calendar.dayNumber(enteredFrom));
         each((interval, key) => {
-          if (enteredKeys[interval] === key && firstIn(state, `advanced:${from}`, interval, key)) {
-            effects.add(counterKey(interval, key), `advanced:${from}`, 1);
+          if (enteredKeys[interval] === key && firstIn(state, Fields.advanced(from), interval, key)) {
+            effects.add(counterKey(interval, key), Fields.advanced(from), 1);
           }
         });
       }
       state.stage = to;
       state.stage_since = at;
       state.entered = { ...state.entered, [to]: at };
-      addFirst(state, `entered:${to}`, [`entered:${to}`]);
+      addFirst(state, Fields.entered(to), [Fields.entered(to)]);
       break;
     }
     case ClientEventTypes.deleted:
@@ -261,7 +220,7 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
     default:
       break;
   }
-  if (COMMAND_CHANGES.has(event.type) && !data.imported) addFirst(state, 'changed', ['changed']);
+  if (COMMAND_CHANGES.has(event.type) && !data.imported) addFirst(state, Fields.changed, [Fields.changed]);
 
   // the "at period end" figures move by the difference the event made to this client
   const before = gaugesOf(previous);
@@ -278,33 +237,4 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
   }
   effects.count('counted');
   return state;
-}
-
-/** Counts a login outside of an event (a rebuild replaying the login days a state remembered). */
-export function countLoginAt(state: ClientState, at: number, context: ReduceContext, effects: Effects): void {
-  countLogin(state, at, context, effects);
-}
-
-/** A login counts once per client and day, week and month; the live HyperLogLogs get it too. */
-function countLogin(state: ClientState, at: number, { calendar }: ReduceContext, effects: Effects): void {
-  const day = calendar.dayNumber(at);
-  const keys = periodKeys(day);
-  const latest = state.days.length > 0 ? state.days[state.days.length - 1]! : day;
-  const earliestNeeded = Math.min(periodDays('week', day).first, periodDays('month', day).first);
-  if (earliestNeeded < latest - LOGIN_DAYS_KEPT) {
-    effects.count('too_late');
-    return;
-  }
-  for (const interval of METRIC_INTERVALS) effects.addHll(`${interval}:${keys[interval]}`, state._id);
-  if (state.days.includes(day)) return;
-  for (const interval of ['week', 'month'] as const) {
-    const { first, next } = periodDays(interval, day);
-    const doc = counterKey(interval, keys[interval]);
-    if (!state.days.some((d) => d >= first && d < next)) effects.add(doc, 'active', 1);
-    effects.add(doc, 'active_days', 1);
-  }
-  effects.add(counterKey('day', keys.day), 'active', 1);
-  const days = [...state.days, day].sort((a, b) => a - b);
-  const newest = days[days.length - 1]!;
-  state.days = days.filter((d) => d >= newest - LOGIN_DAYS_KEPT);
 }

@@ -4,7 +4,7 @@ import type { MetricInterval, MetricRow, MetricType, StageProcess } from '@track
 import { forEachConcurrently } from '@trackme/platform';
 import type { CounterStore } from '../counting/counter-store.js';
 import type { LiveCounts } from '../counting/live-counts.js';
-import { counterKey, decodeLabel, TOTALS_KEY } from '../counting/reduce.js';
+import { counterKey, FieldParts, Fields, TOTALS_KEY } from '../counting/counter-fields.js';
 import type { Calendar, Period } from '../periods.js';
 
 /** One figure of a rollup before it is stored. */
@@ -68,55 +68,57 @@ export class Rollups {
     const rows: RollupValue[] = [];
     const row = (type: MetricType, value: number, labels: Record<string, string> = {}) => rows.push({ type, labels, value: round(value) });
 
-    const active = get('active');
+    const active = get(Fields.active);
     row(ACTIVE_TYPE[period.interval], active);
     const estimate = await live.estimate(period.interval, period.key);
     if (estimate !== undefined) row(ACTIVE_TYPE[period.interval], estimate, { estimate: 'hll' });
     if (period.interval !== 'day' && active > 0) {
       const lastDay = period.end > now ? calendar.dayNumber(now) : calendar.dayNumber(period.end) - 1;
       const days = lastDay - calendar.dayNumber(period.start) + 1;
-      row('stickiness', get('active_days') / days / active);
+      row('stickiness', get(Fields.activeDays) / days / active);
     }
-    row('new-clients', get('created'));
-    for (const stage of process.stages) row('clients-per-stage', gauge(`g:stage:${stage.id}`), { stage: stage.id });
-    row('status-updates', get('changed'));
+    row('new-clients', get(Fields.created));
+    for (const stage of process.stages) row('clients-per-stage', gauge(Fields.gauges.stage(stage.id)), { stage: stage.id });
+    row('status-updates', get(Fields.changed));
     // labelled rows in one order, whatever order the counter documents hold their fields in
     // (it depends on how events fell into batches, and differs after a rebuild)
     const counted = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [field, value] of counted) {
-      if (!field.startsWith('tr:') || value === 0) continue;
-      const [, from, to] = field.split(':') as [string, string, string];
-      row('transitions', value, { from, to });
+      const transition = FieldParts.transition(field);
+      if (!transition || value === 0) continue;
+      row('transitions', value, transition);
     }
-    row('rollback-count', get('rollbacks'));
-    if (get('movers') > 0) row('conversion', get('converters') / get('movers'));
+    row('rollback-count', get(Fields.rollbacks));
+    if (get(Fields.movers) > 0) row('conversion', get(Fields.converters) / get(Fields.movers));
     for (const label of ['source', 'channel'] as const) {
       for (const [field, movers] of counted) {
-        if (!field.startsWith(`movers_${label}:`) || movers <= 0) continue;
-        const encoded = field.slice(`movers_${label}:`.length);
-        row(`${label}-conversion`, get(`converters_${label}:${encoded}`) / movers, { [label]: decodeLabel(encoded) });
+        const value = FieldParts.label('movers', label, field);
+        if (value === undefined || movers <= 0) continue;
+        row(`${label}-conversion`, get(Fields.byLabel('converters', label, value)) / movers, { [label]: value });
       }
     }
     for (const stage of process.stages.slice(0, -1)) {
-      const entered = get(`entered:${stage.id}`);
-      if (entered > 0) row('funnel', get(`advanced:${stage.id}`) / entered, { stage: stage.id });
+      const entered = get(Fields.entered(stage.id));
+      if (entered > 0) row('funnel', get(Fields.advanced(stage.id)) / entered, { stage: stage.id });
     }
     for (const stage of process.stages) {
-      const left = get(`dur_n:${stage.id}`);
-      if (left > 0) row('stage-duration', get(`dur_sum:${stage.id}`) / left, { stage: stage.id });
+      const left = get(Fields.stageDurationCount(stage.id));
+      if (left > 0) row('stage-duration', get(Fields.stageDurationSum(stage.id)) / left, { stage: stage.id });
     }
-    if (get('total_n') > 0) row('total-duration', get('total_sum') / get('total_n'));
+    if (get(Fields.totalDurationCount) > 0) row('total-duration', get(Fields.totalDurationSum) / get(Fields.totalDurationCount));
     const dropoutDays = DROPOUT_DAYS[period.interval];
     if (dropoutDays !== undefined) {
       const threshold = calendar.dayNumber(Math.min(period.end, now)) - dropoutDays;
       let dropout = 0;
       for (const [field, value] of gauges) {
-        if (field.startsWith('g:lc:') && Number(field.slice(5)) < threshold) dropout += value;
+        const day = FieldParts.lastChangeDay(field);
+        if (day !== undefined && day < threshold) dropout += value;
       }
       row('dropout', dropout);
     }
-    if (gauge('g:active') > 0) row('app-install-rate', gauge('g:installed') / gauge('g:active'));
-    if (gauge('g:contracts') > 0) row('autopayment-rate', gauge('g:contracts_on') / gauge('g:contracts'));
+    const { active: activeGauge, installed, contracts, contractsWithAutopayment } = Fields.gauges;
+    if (gauge(activeGauge) > 0) row('app-install-rate', gauge(installed) / gauge(activeGauge));
+    if (gauge(contracts) > 0) row('autopayment-rate', gauge(contractsWithAutopayment) / gauge(contracts));
     return rows;
   }
 
