@@ -20,7 +20,7 @@ import {
   createKafka,
   createLogger,
   createMongo,
-  KafkaConnectionConfig,
+  KafkaConfig,
   kafkaConnection,
   loadConfig,
   MessageProducer,
@@ -51,8 +51,7 @@ const config = loadConfig(
   'import-legacy',
   Type.Object({
     ...MongoConfig,
-    ...KafkaConnectionConfig,
-    KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
+    ...KafkaConfig,
     ...StagesConfig,
   }),
 );

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
-import { Topics } from '@trackme/contracts';
-import { http, isolatedEnv, spawnService, topicMessageCount, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
+import { loadStageProcess, Topics } from '@trackme/contracts';
+import { http, isolatedEnv, REPO_ROOT, spawnService, topicMessageCount, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
 
 const CLIENTS = 50;
 const MOVES_PER_CLIENT = 9; // 50 creates + 450 stage moves = 500 commands
@@ -78,7 +78,7 @@ function seeded(seed: number): () => number {
 }
 
 const SEED = 20261203;
-const STAGE_COUNT = 12;
+const STAGES = loadStageProcess(`${REPO_ROOT}/config/stages.yaml`).stages.map((stage) => stage.id);
 const KILL_EVERY_ACKS = 80;
 
 /** Each client's moves: `next` or `prev`, never past either end; none restates a value. */
@@ -86,7 +86,7 @@ function movesOf(random: () => number): Array<'next' | 'prev'> {
   const moves: Array<'next' | 'prev'> = [];
   let position = 0;
   for (let m = 0; m < MOVES_PER_CLIENT; m++) {
-    const move = position === 0 ? 'next' : position === STAGE_COUNT - 1 ? 'prev' : random() < 0.7 ? 'next' : 'prev';
+    const move = position === 0 ? 'next' : position === STAGES.length - 1 ? 'prev' : random() < 0.7 ? 'next' : 'prev';
     position += move === 'next' ? 1 : -1;
     moves.push(move);
   }
@@ -137,12 +137,11 @@ describe('kill -9 of the clients service after every 80 acknowledged commands of
     expect(finals.filter((f) => f.status === 200)).toHaveLength(CLIENTS * MOVES_PER_CLIENT);
 
     // Mongo: each client at the stage its moves lead to, one version per move, the outbox drained
-    const order = ['registration', 'product_selection', 'data_consent', 'form_filling', 'participants_specification', 'terms_agreement', 'client_questionnaire', 'approval_waiting', 'modifications', 'document_signing', 'payment_waiting', 'completed'];
     const docs = await mongo.db().collection('clients').find({ _id: { $in: ids as never[] } }).toArray();
     expect(docs).toHaveLength(CLIENTS);
     for (const [i, id] of ids.entries()) {
       const position = plans[i]!.reduce((p, move) => p + (move === 'next' ? 1 : -1), 0);
-      expect(docs.find((d) => d._id === (id as never)), id).toMatchObject({ stage: order[position], version: 1 + MOVES_PER_CLIENT, pending_events: [] });
+      expect(docs.find((d) => d._id === (id as never)), id).toMatchObject({ stage: STAGES[position], version: 1 + MOVES_PER_CLIENT, pending_events: [] });
     }
     const timelines = await mongo.db().collection<{ entries: unknown[] }>('client_history').find({ _id: { $in: ids as never[] } }).toArray();
     expect(timelines.map((t) => t.entries.length)).toEqual(Array(CLIENTS).fill(1 + MOVES_PER_CLIENT));

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { Value } from 'typebox/value';
-import { COMMAND_REPLY_TYPE, CommandReplySchema, Topics, type CommandReply } from '@trackme/contracts';
-import { MessageConsumer, parseEnvelope, type InboundMessage, type Logger, type MessageProducer } from '@trackme/platform';
+import { COMMAND_REPLY_SCHEMAS, Topics, type CommandReply } from '@trackme/contracts';
+import { MessageConsumer, parseMessage, PoisonMessageError, type InboundMessage, type Logger, type MessageProducer } from '@trackme/platform';
 
 /**
  * Waits for the replies to commands this process published, reading trackme.command-replies
@@ -57,11 +56,11 @@ export class ReplyWaiter {
   private onReply(message: InboundMessage): void {
     if (this.waiters.size === 0) return;
     try {
-      const envelope = parseEnvelope(message);
-      if (envelope.type !== COMMAND_REPLY_TYPE || !Value.Check(CommandReplySchema, envelope.data)) return;
-      this.waiters.get(envelope.data.command_id)?.(envelope.data);
-    } catch {
-      // replies of other producers that this reader cannot parse are none of its business
+      const { data } = parseMessage(message, COMMAND_REPLY_SCHEMAS, { kind: 'reply' });
+      this.waiters.get(data.command_id)?.(data);
+    } catch (error) {
+      // a message that is not a reply is none of this reader's business; anything else is a bug
+      if (!(error instanceof PoisonMessageError)) throw error;
     }
   }
 }
