@@ -102,14 +102,14 @@ afterAll(async () => {
   await system?.stop();
 });
 
-async function importOnce(report: string) {
-  const { stdout } = await run(
+async function importOnce(report: string, db = legacyDb, ...flags: string[]) {
+  const { stdout, stderr } = await run(
     'npx',
-    ['tsx', '--conditions=@trackme/source', 'scripts/import-legacy.ts', '--from', env.MONGO_URL, '--db', legacyDb, '--report', report],
+    ['tsx', '--conditions=@trackme/source', 'scripts/import-legacy.ts', '--from', env.MONGO_URL, '--db', db, '--report', report, ...flags],
     { cwd: REPO_ROOT, env: { ...process.env, ...env } },
   );
   const reported = (await readFile(report, 'utf8')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { collection: string; legacy_id: string; reason: string });
-  return { stdout, reported };
+  return { stdout, stderr, reported };
 }
 
 /** Every client of this test's database: the imported ones. */
@@ -124,6 +124,8 @@ describe('npm run import-legacy', () => {
 
   it('brings every takeable client in through the write path, with its stage, dates and contracts', async () => {
     expect(first.stdout).toContain(`clients: ${olderClients.length} read, ${takeable} imported, 0 already in trackme, 3 refused`);
+    // progress on stderr: count, rate and ETA
+    expect(first.stderr).toMatch(new RegExp(`clients: ${olderClients.length}/${olderClients.length} · \\d+/s · ETA \\d+ s`));
     const ann = await http('GET', `${api}/clients/${annId.toHexString()}`);
     expect(ann.status).toBe(200);
     expect(ann.body.data).toMatchObject({
@@ -185,6 +187,20 @@ describe('npm run import-legacy', () => {
     }, { what: 'the day\'s figures', timeoutMs: 60_000, intervalMs: 500 });
     expect(rows.find((r) => r.type === 'new-clients')?.value ?? 0).toBe(0);
     expect(rows.find((r) => r.type === 'clients-per-stage' && r.labels['stage'] === 'document_signing')?.value).toBe(1);
+  });
+
+  it('checks everything and writes nothing with --dry-run, naming an email trackme already has', async () => {
+    const db = uniqueId('older');
+    await legacy.db(db).collection('clients').insertMany([
+      { _id: 'dry-1', name: 'Dry Run', email: email('dry'), registration_date: '01.03.2024', current_stage: 'registration', contracts: [] },
+      { _id: 'dry-2', name: 'Ann Elsewhere', email: email('ann'), registration_date: '01.03.2024', current_stage: 'registration', contracts: [] },
+    ] as never[]);
+    const before = (await list()).meta.total;
+    const dry = await importOnce(path.join(tmpdir(), `import-${tag}-dry.ndjson`), db, '--dry-run');
+    expect(dry.stdout).toContain('clients: 2 read, 1 to import, 0 already in trackme, 1 refused');
+    expect(dry.reported).toEqual([{ collection: 'clients', legacy_id: 'dry-2', reason: expect.stringContaining(`already used by client ${annId.toHexString()}`) }]);
+    expect((await http('GET', `${api}/clients?email=${encodeURIComponent(email('dry'))}`)).body.meta.total).toBe(0);
+    expect((await list()).meta.total).toBe(before);
   });
 
   it('changes nothing when run again', async () => {
