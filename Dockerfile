@@ -10,13 +10,13 @@
 ARG NODE_IMAGE=node:24.19.0-bookworm-slim
 
 # --- manifests: only the package.json files and the lock, so `npm ci` stays cached until
-# a dependency changes (and new workspaces under shared/ or services/ are picked up).
+# a dependency changes (and new workspaces under libs/ or services/ are picked up).
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir -p /out \
  && cp package.json package-lock.json /out/ \
- && for f in shared/*/package.json services/*/package.json; do \
+ && for f in libs/*/package.json services/*/package.json; do \
       mkdir -p "/out/$(dirname "$f")" && cp "$f" "/out/$f"; \
     done
 
@@ -36,8 +36,8 @@ RUN npx tsc -b
 FROM build AS prune
 RUN npm prune --omit=dev \
  && npm cache clean --force \
- && rm -rf shared/*/src shared/*/test services/*/src services/*/test \
-           shared/*/tsconfig*.json services/*/tsconfig*.json tsconfig*.json \
+ && rm -rf libs/*/src libs/*/test services/*/src services/*/test \
+           libs/*/tsconfig*.json services/*/tsconfig*.json tsconfig*.json \
            eslint.config.* vitest.config.* deploy/local docs
 
 # --- runtime: non-root, one service selected by SERVICE.

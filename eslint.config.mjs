@@ -18,13 +18,13 @@ export default tseslint.config(
   {
     // services never import each other, and shared code never imports a service; tests may
     // start several services in one process (as the gateway's write tests do)
-    files: ['services/*/src/**/*.{ts,mts,js,mjs}', 'shared/*/src/**/*.{ts,mts,js,mjs}'],
+    files: ['services/*/src/**/*.{ts,mts,js,mjs}', 'libs/*/src/**/*.{ts,mts,js,mjs}'],
     plugins: { trackme: { rules: { 'dependency-direction': dependencyDirection } } },
     rules: { 'trackme/dependency-direction': 'error' },
   },
   {
     // tests read JSON answers loosely; production code keeps the rule
-    files: ['**/test/**/*.ts', 'shared/testkit/src/**/*.ts'],
+    files: ['**/test/**/*.ts', 'libs/testkit/src/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

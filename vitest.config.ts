@@ -9,8 +9,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['@trackme/source', 'node', 'development|production'] } },
   resolve: { conditions: ['@trackme/source', 'node'] },
   test: {
-    include: ['services/*/test/**/*.test.ts', 'shared/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-    globalSetup: ['shared/testkit/src/global-setup.ts'],
+    include: ['services/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['libs/testkit/src/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 90_000,
@@ -18,7 +18,7 @@ export default defineConfig({
     reporters: ['default'],
     coverage: {
       provider: 'v8',
-      include: ['services/*/src/**/*.ts', 'shared/{contracts,platform}/src/**/*.ts'],
+      include: ['services/*/src/**/*.ts', 'libs/{contracts,platform}/src/**/*.ts'],
       // main.ts files are two-line entry points exercised as processes by the e2e tests
       exclude: ['**/*.d.ts', 'services/*/src/main.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],

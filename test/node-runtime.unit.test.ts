@@ -24,7 +24,7 @@ describe('the pinned Node LTS', () => {
   it('is the floor engines.node states, and every dependency runs on it', () => {
     const root = readJson('package.json');
     expect(root.engines.node).toBe(`>=${pinned}`);
-    const manifests = ['package.json', ...['shared', 'services'].flatMap((dir) =>
+    const manifests = ['package.json', ...['libs', 'services'].flatMap((dir) =>
       readdirSync(path.join(ROOT, dir)).map((name) => `${dir}/${name}/package.json`))];
     // npm installs a package inside a workspace when the root holds another version of it
     const installed = (workspace: string, name: string) =>

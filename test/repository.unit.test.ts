@@ -40,6 +40,18 @@ describe('the repository stands on its own', () => {
     expect(hits).toEqual([]);
   });
 
+  it('no tracked file names a path up into a folder called "shared"', () => {
+    // The common code lives in libs/. A relative path that climbs into a folder named "shared", even
+    // one that stays inside a clone, reads like the design folder kept beside the repository.
+    const needle = new RegExp(String.raw`(?:\.\./)+` + 'shared' + String.raw`\b`);
+    const hits = texts.flatMap((file) =>
+      readFileSync(resolve(root, file), 'utf8')
+        .split('\n')
+        .flatMap((line, index) => (needle.test(line) ? [`${file}:${index + 1}: ${line.trim()}`] : [])),
+    );
+    expect(hits).toEqual([]);
+  });
+
   it('every relative link in the Markdown files leads to a file of the repository', () => {
     const hits = texts
       .filter((file) => file.endsWith('.md'))
@@ -81,8 +93,8 @@ describe('dependency direction (lint)', () => {
   });
 
   it('a shared package importing a service fails lint', async () => {
-    const problems = await problemsOf('shared/platform/src/example.ts', `export const load = () => import('${up(3, 'services/read/src/compose.js')}');\n`);
-    expect(problems.map((m) => m.message)).toEqual([expect.stringContaining('shared/platform imports services/read')]);
+    const problems = await problemsOf('libs/platform/src/example.ts', `export const load = () => import('${up(3, 'services/read/src/compose.js')}');\n`);
+    expect(problems.map((m) => m.message)).toEqual([expect.stringContaining('libs/platform imports services/read')]);
   });
 
   it('a service importing shared packages and its own files passes', async () => {

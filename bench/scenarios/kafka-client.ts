@@ -1,5 +1,5 @@
 /**
- * The Kafka client decision: kafkajs 2.2.4 (what shared/platform uses) against @platformatic/kafka,
+ * The Kafka client decision: kafkajs 2.2.4 (what libs/platform uses) against @platformatic/kafka,
  * each in a process of its own (bench/lib/kafka-client-load.mjs), on a topic of this run.
  * - produce: idempotent, acks=all, batches of 500 sent 4 at a time; messages/s and CPU per 1,000;
  * - consume: a new group from the earliest offset; time to join, then messages/s and CPU per 1,000;
