@@ -52,10 +52,10 @@ export const KafkaConfig = {
   ...KafkaConnectionConfig,
   KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Kafka client id (default: the service name)' })),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
-    default: 30_000,
+    default: 6_000,
     minimum: 6_000,
     maximum: 300_000,
-    description: 'Consumer group session timeout: how long a crashed member holds its partitions',
+    description: 'Consumer group session timeout: how long a crashed member holds its partitions (a member heartbeats 4 times per session)',
   }),
   KAFKA_TOPIC_PREFIX: Type.String({
     default: '',
