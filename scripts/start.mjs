@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { devInternalToken, devJwtSecret, devSigningKey } from './lib/dev-secret.mjs';
+import { supervise } from './lib/supervise.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -57,15 +58,12 @@ const urlOf = (name) => `http://127.0.0.1:${portOf(SERVICES.find((service) => se
 // (READ_URL / METRICS_URL set explicitly still win)
 const internalUrls = { READ_URL: urlOf('read'), METRICS_URL: urlOf('metrics') };
 
-const children = SERVICES.map((service) => {
-  const { name } = service;
-  const child = spawn(process.execPath, [`services/${name}/dist/main.js`], {
+const spawnService = ({ name, port }) =>
+  spawn(process.execPath, [`services/${name}/dist/main.js`], {
     stdio: 'inherit',
-    env: { ...(name === 'gateway' ? internalUrls : {}), ...env, PORT: String(portOf(service)) },
+    env: { ...(name === 'gateway' ? internalUrls : {}), ...env, PORT: String(port) },
   });
-  return { name, port: portOf(service), child };
-});
-
+const children = SERVICES.map((service) => ({ name: service.name, port: portOf(service), child: spawnService({ name: service.name, port: portOf(service) }) }));
 let stopping = false;
 async function stopAll(code) {
   if (stopping) return;
@@ -86,13 +84,7 @@ async function stopAll(code) {
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
-for (const { name, child } of children) {
-  child.on('exit', (code, signal) => {
-    if (stopping) return;
-    say(`${name} exited unexpectedly (${code ?? signal}); stopping the rest`);
-    void stopAll(1);
-  });
-}
+supervise(children, { isStopping: () => stopping, spawn: spawnService, say });
 
 const deadline = Date.now() + READY_TIMEOUT_MS;
 for (const { name, port } of children) {

@@ -137,7 +137,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(clientRoutes, { write: deps.write, process: deps.process });
       await typed.register(clientReadRoutes, { read: deps.read, lists: deps.lists ?? new ListCache(0), ...(deps.auth.limiter ? { limiter: deps.auth.limiter } : {}) });
       await typed.register(stageRoutes, { process: deps.process });
-      await typed.register(operationRoutes, { operations: deps.operations });
+      await typed.register(operationRoutes, { operations: deps.operations, resend: (operation) => deps.write.bus.resend(operation, deps.write.timeoutMs) });
       await typed.register(activityRoutes, deps.publishing);
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
       await typed.register(authRoutes, deps.accounts);

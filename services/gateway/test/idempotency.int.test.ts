@@ -67,6 +67,29 @@ describe('the Idempotency-Key record', () => {
     expect(await store.begin(k, 'fp-1')).toEqual({ kind: 'replay', response: done });
   });
 
+  it('is a lease: held while its request renews it, free for a retry once the request stops (its gateway died)', async () => {
+    const leased = new OperationStore(redis.client, 60, 300);
+    const k = key();
+    expect(await leased.begin(k, 'fp-1')).toEqual({ kind: 'started' });
+    const release = leased.keepClaimed(k, 'fp-1');
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(await leased.begin(k, 'fp-1')).toEqual({ kind: 'in_flight' });
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await leased.begin(k, 'fp-1')).toEqual({ kind: 'started' });
+  });
+
+  it('keeps a completed answer for the record TTL, whatever a late renewal of its lease does', async () => {
+    const leased = new OperationStore(redis.client, 60, 300);
+    const k = key();
+    await leased.begin(k, 'fp-1');
+    const release = leased.keepClaimed(k, 'fp-1');
+    await leased.complete(k, 'fp-1', done);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    release();
+    expect(await leased.begin(k, 'fp-1')).toEqual({ kind: 'replay', response: done });
+  });
+
   it('is not touched by a reply to an operation no instance recorded (another gateway answered it)', async () => {
     const operation = randomUUID();
     await store.recordResult(operation, 'c-1', done, true);

@@ -52,10 +52,10 @@ export const KafkaConfig = {
   ...KafkaConnectionConfig,
   KAFKA_CLIENT_ID: Type.Optional(Type.String({ minLength: 1, description: 'Kafka client id (default: the service name)' })),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({
-    default: 30_000,
+    default: 6_000,
     minimum: 6_000,
     maximum: 300_000,
-    description: 'Consumer group session timeout: how long a crashed member holds its partitions',
+    description: 'Consumer group session timeout: how long a crashed member holds its partitions (a member heartbeats 4 times per session)',
   }),
   KAFKA_TOPIC_PREFIX: Type.String({
     default: '',
@@ -103,6 +103,12 @@ export const TelemetryConfig = {
     Type.String({ pattern: '^https?://', description: 'OTLP/HTTP endpoint; tracing is on only when set' }),
   ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, description: 'Grace period for a clean stop on SIGTERM' }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({
+    default: 1_000,
+    minimum: 0,
+    maximum: 60_000,
+    description: 'On SIGTERM, how long /readyz answers 503 while requests are still served, so balancers stop sending new ones before the listener closes (part of SHUTDOWN_TIMEOUT_MS)',
+  }),
 };
 
 export const StagesConfig = {

@@ -34,9 +34,25 @@ export const CONSUMER_DEFAULTS = {
   /** partitions processed at once; messages of one partition are always handled in order */
   partitionsConsumedConcurrently: 3,
   maxBatchSize: 500,
-  sessionTimeoutMs: 30_000,
-  heartbeatIntervalMs: 3_000,
+  /**
+   * How long the broker waits for a member that stopped heartbeating (a SIGKILL, a lost host)
+   * before it hands that member's partitions to the others: the broker's smallest allowed value,
+   * so a killed consumer's partitions move within seconds. A member that exits cleanly leaves at once.
+   */
+  sessionTimeoutMs: 6_000,
+  /** heartbeats per session: kafkajs heartbeats only between fetches, so a fetch waits at most this long too */
+  heartbeatsPerSession: 4,
 } as const;
+
+/**
+ * kafkajs sends a heartbeat only after a fetch returns, so an idle member heartbeats once per
+ * fetch wait at best: the wait is capped at the heartbeat interval, or a quiet partition would
+ * let the session lapse (a few cheap fetches a second is the price of the short session).
+ */
+export function groupTimings(sessionTimeoutMs: number, gatherMs: number | undefined): { heartbeatInterval: number; maxWaitTimeInMs: number } {
+  const heartbeatInterval = Math.floor(sessionTimeoutMs / CONSUMER_DEFAULTS.heartbeatsPerSession);
+  return { heartbeatInterval, maxWaitTimeInMs: Math.min(gatherMs ?? heartbeatInterval, heartbeatInterval) };
+}
 
 export interface ConsumerOptions {
   groupId: string;

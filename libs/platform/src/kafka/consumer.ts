@@ -3,7 +3,7 @@ import { Headers, dlqTopicOf } from '@trackme/contracts';
 import { PoisonMessageError } from '../errors.js';
 import { withCorrelation, withoutCorrelation } from '../logging/context.js';
 import { consumerMetrics, inConsumerSpan } from './consumer-telemetry.js';
-import { CONSUMER_DEFAULTS, type ConsumerOptions, type InboundMessage } from './consumer-options.js';
+import { CONSUMER_DEFAULTS, groupTimings, type ConsumerOptions, type InboundMessage } from './consumer-options.js';
 import { decodeHeaders } from './headers.js';
 import { topicFor } from './kafka.js';
 import { deadLetterRecord, rejectedOf, type Rejected } from './rejections.js';
@@ -21,6 +21,7 @@ export type { BatchHandler, ConsumerOptions, InboundMessage, MessageHandler } fr
 export class MessageConsumer {
   private readonly consumer: Consumer;
   private readonly options: ConsumerOptions & Record<keyof typeof CONSUMER_DEFAULTS, number> & { fromBeginning: boolean };
+  private readonly heartbeatIntervalMs: number;
   private readonly prefix: string;
   private stopping = false;
   private running = false;
@@ -32,17 +33,20 @@ export class MessageConsumer {
     this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
     const sessionTimeout = this.options.sessionTimeoutMs;
+    const { heartbeatInterval, maxWaitTimeInMs } = groupTimings(sessionTimeout, options.gatherMs);
+    this.heartbeatIntervalMs = heartbeatInterval;
     this.consumer = kafka.consumer({
       groupId: topicFor(this.prefix, options.groupId),
       sessionTimeout,
-      heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
+      heartbeatInterval,
+      maxWaitTimeInMs,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
       // a fetch must hold a batch of every partition processed at once, or they take turns
       ...(options.maxBytesPerPartition
         ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: options.maxBytesPerPartition * this.options.partitionsConsumedConcurrently }
         : {}),
-      ...(options.gatherMs ? { maxWaitTimeInMs: options.gatherMs, minBytes: options.maxBytesPerPartition ?? 1024 * 1024 } : {}),
+      ...(options.gatherMs ? { minBytes: options.maxBytesPerPartition ?? 1024 * 1024 } : {}),
     });
     // ready only once the group gave this member its partitions: before that, messages
     // published now might be read by nobody (a new group starting at the latest offset)
@@ -54,6 +58,8 @@ export class MessageConsumer {
       this.running = false;
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      // not ready until the restarted member holds partitions again (GROUP_JOIN)
+      this.running = false;
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
     this.metrics = consumerMetrics(options.registry);
@@ -118,7 +124,7 @@ export class MessageConsumer {
       if (!isRunning() || isStale()) return;
       const run = messages.slice(i, i + this.options.maxBatchSize);
       // a long run must not look like a dead member: keep the group session alive meanwhile
-      const beating = setInterval(() => void heartbeat().catch(() => undefined), CONSUMER_DEFAULTS.heartbeatIntervalMs);
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
       try {
         await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, () => this.processRun(run, heartbeat)));
       } finally {

@@ -29,11 +29,15 @@ export class Lifecycle {
     return this.stopping;
   }
 
-  /** SIGTERM/SIGINT stop the service cleanly; a second signal or the timeout forces the exit. */
+  /**
+   * SIGTERM/SIGINT stop the service cleanly; a second signal or the timeout forces the exit. An
+   * uncaught exception stops it the same way (exit 1): consumers leave their groups, so their
+   * partitions move at once instead of after the session timeout.
+   */
   installSignalHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
-    const onSignal = (signal: NodeJS.Signals) => {
+    const stopThenExit = (reason: string, code: number) => {
       if (this.stopping) {
-        this.logger.warn({ signal }, 'second signal; exiting now');
+        this.logger.warn({ reason }, 'second signal; exiting now');
         exit(1);
         return;
       }
@@ -42,13 +46,17 @@ export class Lifecycle {
         exit(1);
       }, this.timeoutMs);
       timer.unref();
-      void this.stop(signal).then(
-        () => exit(0),
+      void this.stop(reason).then(
+        () => exit(code),
         () => exit(1),
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', (signal) => stopThenExit(signal, 0));
+    process.on('SIGINT', (signal) => stopThenExit(signal, 0));
+    process.on('uncaughtException', (error) => {
+      this.logger.fatal({ err: error }, 'uncaught exception; stopping');
+      stopThenExit('uncaught exception', 1);
+    });
   }
 
   private async runClosers(reason: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Static, TObject } from 'typebox';
@@ -23,6 +24,7 @@ export interface BaseConfig {
   METRICS_PORT: number;
   LOG_LEVEL: string;
   SHUTDOWN_TIMEOUT_MS: number;
+  SHUTDOWN_DRAIN_MS?: number | undefined;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
 }
 
@@ -84,8 +86,29 @@ export async function runService<S extends TObject>(
       lifecycle.installSignalHandlers(exit);
     }
     const app = await compose(context);
-    // registered last, so closed first: stop accepting requests before dependencies go away
-    lifecycle.onStop('http', () => app.close());
+    // registered last, so closed first: turn not-ready while still serving, so balancers move
+    // callers away; then stop accepting requests, let in-flight ones finish, and only then let
+    // dependencies go away
+    let draining = false;
+    app.addHook('onRequest', async (request, reply) => {
+      if (draining && request.url === '/readyz') await reply.code(503).send({ status: 'not_ready', checks: { shutdown: 'draining' } });
+    });
+    // a connection that served a request while draining is not kept for another one
+    app.addHook('onSend', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close');
+    });
+    lifecycle.onStop('http', async () => {
+      draining = true;
+      await sleep(config.SHUTDOWN_DRAIN_MS ?? 0);
+      // a keep-alive connection whose request was still running when the listener closed turns
+      // idle only afterwards: close those as they come, or the close waits for them to time out
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    });
     const metrics = createMetricsServer(context.registry, logger);
     lifecycle.onStop('metrics http', () => metrics.close());
     const address = await app.listen({ host: config.HOST, port: config.PORT });

@@ -13,7 +13,7 @@ import {
   type MessageProducer,
 } from '@trackme/platform';
 import { responseOf } from './command-response.js';
-import type { OperationStore } from './operation-store.js';
+import type { OperationRecord, OperationStore } from './operation-store.js';
 
 export type SendOutcome = { kind: 'reply'; reply: CommandReply } | { kind: 'timeout' };
 
@@ -92,6 +92,7 @@ export class CommandBus {
             state: 'pending',
             client_id: clientId,
             ...(idempotencyKey ? { idempotency_key: idempotencyKey } : {}),
+            command: { type, client_id: clientId, data },
           })
           // the command is on its way either way; without Redis only its operation record is missing
           .catch((error: unknown) => this.logger.warn({ err: error, command_id: commandId }, 'could not record the pending operation'));
@@ -104,6 +105,19 @@ export class CommandBus {
       clearTimeout(timer);
       this.waiters.delete(commandId);
     }
+  }
+
+  /**
+   * Sends a pending operation's command again under its id (the clients service answers a command
+   * it already applied with the outcome it had), at most once per `timeoutMs` across gateways. The
+   * gateway that answered 202 may have died before the reply came, and no one else records it.
+   */
+  async resend(operation: OperationRecord, timeoutMs: number): Promise<void> {
+    const { command } = operation;
+    if (operation.state !== 'pending' || !command || !this.isReady) return;
+    if (!(await this.operations.claimResend(operation.id, timeoutMs))) return;
+    const outcome = await this.send(command.type, command.client_id, command.data, operation.id, timeoutMs, operation.idempotency_key);
+    if (outcome.kind === 'reply') await this.operations.recordResult(operation.id, command.client_id, responseOf(outcome.reply), false);
   }
 
   private rememberTimedOut(commandId: string): void {

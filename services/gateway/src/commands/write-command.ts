@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '@trackme/contracts';
 import { ConflictError, DependencyUnavailableError, PROBLEM_CONTENT_TYPE, problem, sendProblem } from '@trackme/platform';
 import type { CommandBus } from './command-bus.js';
 import { responseOf } from './command-response.js';
-import type { OperationStore, StoredResponse } from './operation-store.js';
+import type { IdempotencyStart, OperationStore, StoredResponse } from './operation-store.js';
 
 export interface WriteContext {
   bus: CommandBus;
@@ -33,6 +34,22 @@ function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   if (typeof raw !== 'string') return undefined;
   // the draft sends a structured-field string ("key"); plain tokens are accepted too
   return raw.startsWith('"') && raw.endsWith('"') && raw.length > 1 ? raw.slice(1, -1) : raw;
+}
+
+/** How often a retry looks again at a key another request holds. */
+const LEASE_POLL_MS = 100;
+
+/**
+ * Claims the key; while another request holds it, waits up to `timeoutMs` for that request to
+ * finish (a replay) or for its lease to lapse because its gateway died (then this one claims it).
+ */
+async function claim(operations: OperationStore, key: string, fingerprint: string, timeoutMs: number): Promise<IdempotencyStart> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const start = await operations.begin(key, fingerprint);
+    if (start.kind !== 'in_flight' || Date.now() >= deadline) return start;
+    await sleep(LEASE_POLL_MS);
+  }
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, response: StoredResponse): FastifyReply {
@@ -64,8 +81,10 @@ export async function executeWrite(
   const scopedKey = key ? hash(actor.subject, key) : undefined;
   const fingerprint = hash(route, JSON.stringify(request.body ?? null));
 
+  // one deadline for the whole request: waiting for another request's lease counts against it
+  const deadline = Date.now() + context.timeoutMs;
   if (scopedKey) {
-    const start = await context.operations.begin(scopedKey, fingerprint).catch((error: unknown) => {
+    const start = await claim(context.operations, scopedKey, fingerprint, context.timeoutMs).catch((error: unknown) => {
       request.log.error({ err: error }, 'idempotency store unavailable');
       throw new DependencyUnavailableError('the idempotency store is unavailable; retry later');
     });
@@ -80,13 +99,17 @@ export async function executeWrite(
 
   const commandId = key ? derivedId('command', actor, key, route) : randomUUID();
   let outcome;
+  const release = scopedKey ? context.operations.keepClaimed(scopedKey, fingerprint) : undefined;
   try {
-    outcome = await context.bus.send(command.type, clientId, command.data(clientId, actor), commandId, context.timeoutMs, scopedKey);
+    outcome = await context.bus.send(command.type, clientId, command.data(clientId, actor), commandId, Math.max(1, deadline - Date.now()), scopedKey);
   } catch (error) {
     // free the key so the caller's retry can run; the command id is derived from the key, so even
     // if this attempt did reach Kafka the retry cannot apply it twice
     if (scopedKey) await context.operations.abandon(scopedKey).catch(() => undefined);
     throw error;
+  } finally {
+    // after a 202 the claim lapses too: a retry then sends the command again and gets its outcome
+    release?.();
   }
   context.onWritten?.();
   if (outcome.kind === 'timeout') {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError } from '@trackme/platform';
-import type { OperationStore } from '../commands/operation-store.js';
+import type { OperationRecord, OperationStore } from '../commands/operation-store.js';
 import { problemResponses } from '../http/schemas.js';
 
 const OperationSchema = Type.Object(
@@ -21,7 +21,13 @@ const OperationSchema = Type.Object(
   { $id: 'Operation' },
 );
 
-export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationStore }> = async (app, { operations }) => {
+export interface OperationRoutesOptions {
+  operations: OperationStore;
+  /** sends a pending operation's command again, in case the gateway waiting for its reply died */
+  resend?: (operation: OperationRecord) => Promise<void>;
+}
+
+export const operationRoutes: FastifyPluginAsyncTypebox<OperationRoutesOptions> = async (app, { operations, resend }) => {
   app.get(
     '/operations/:id',
     {
@@ -36,6 +42,8 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
     async (request) => {
       const operation = await operations.getOperation(request.params.id);
       if (!operation) throw new NotFoundError(`no operation ${request.params.id}`);
+      // in the background: the caller polls, and a later poll finds the replayed outcome
+      if (operation.state === 'pending' && resend) void resend(operation).catch((error: unknown) => request.log.warn({ err: error, operation: operation.id }, 'could not send the operation again'));
       return {
         data: {
           operation_id: operation.id,
