@@ -13,3 +13,4 @@ export * from './errors.js';
 export * from './redis-server.js';
 export * from './fixtures.js';
 export * from './tokens.js';
+export * from './otlp-receiver.js';

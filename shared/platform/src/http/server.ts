@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
+import { context, trace } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { Headers, MAX_BODY_DEPTH, pathDeeperThan } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
@@ -56,6 +57,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     enterCorrelation(request.id);
+    nameServerSpan(request.method, request.routeOptions.url);
     reply.header(Headers.correlationId, request.id);
     if (request.url.length > MAX_URL_LENGTH) {
       return sendProblem(request, reply, problem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`));
@@ -161,4 +163,12 @@ async function withTimeout(check: ReadinessCheck): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The HTTP instrumentation knows the path only; the route template names the span (HTTP semantic conventions). */
+function nameServerSpan(method: string, route: string | undefined): void {
+  const span = trace.getSpan(context.active());
+  if (!span || !route) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute('http.route', route);
 }

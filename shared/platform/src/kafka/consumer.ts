@@ -25,15 +25,17 @@ export class MessageConsumer {
   private stopping = false;
   private running = false;
   private readonly metrics: ReturnType<typeof consumerMetrics>;
+  private readonly groupName: string;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
     const defaults = Object.fromEntries(Object.entries(CONSUMER_DEFAULTS).map(([name, value]) => [name, options[name as keyof ConsumerOptions] ?? value]));
     this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
+    this.groupName = topicFor(this.prefix, options.groupId);
     const sessionTimeout = this.options.sessionTimeoutMs;
     this.consumer = kafka.consumer({
-      groupId: topicFor(this.prefix, options.groupId),
+      groupId: this.groupName,
       sessionTimeout,
       heartbeatInterval: Math.min(CONSUMER_DEFAULTS.heartbeatIntervalMs, Math.floor(sessionTimeout / 3)),
       allowAutoTopicCreation: false,
@@ -105,7 +107,7 @@ export class MessageConsumer {
   private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const inbound = this.inbound(topic, partition, message);
     await this.timed(inbound.topic, () =>
-      inConsumerSpan([inbound], topic, () =>
+      inConsumerSpan([inbound], topic, this.groupName, () =>
         withCorrelation(inbound.headers[Headers.correlationId], () => this.processOne(inbound, heartbeat, this.options.handler!)),
       ),
     );
@@ -120,7 +122,7 @@ export class MessageConsumer {
       // a long run must not look like a dead member: keep the group session alive meanwhile
       const beating = setInterval(() => void heartbeat().catch(() => undefined), CONSUMER_DEFAULTS.heartbeatIntervalMs);
       try {
-        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, () => this.processRun(run, heartbeat)));
+        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, this.groupName, () => this.processRun(run, heartbeat)));
       } finally {
         clearInterval(beating);
       }
