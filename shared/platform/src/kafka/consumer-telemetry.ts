@@ -31,7 +31,17 @@ export function consumerMetrics(registry: Registry | undefined) {
         registers: [registry],
       }),
   ) as Histogram<'topic'>;
-  return { outcomes, duration };
+  const deadLetters = shared(
+    'trackme_kafka_dead_letters_total',
+    () =>
+      new Counter({
+        name: 'trackme_kafka_dead_letters_total',
+        help: 'Messages sent to a dead-letter topic, by that topic',
+        labelNames: ['topic'],
+        registers: [registry],
+      }),
+  ) as Counter<'topic'>;
+  return { outcomes, duration, deadLetters };
 }
 
 /**

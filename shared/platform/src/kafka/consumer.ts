@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessag
 import { Headers, dlqTopicOf } from '@trackme/contracts';
 import { PoisonMessageError } from '../errors.js';
 import { withCorrelation, withoutCorrelation } from '../logging/context.js';
+import { reportConsumerLag } from './consumer-lag.js';
 import { consumerMetrics, inConsumerSpan } from './consumer-telemetry.js';
 import { CONSUMER_DEFAULTS, type ConsumerOptions, type InboundMessage } from './consumer-options.js';
 import { decodeHeaders } from './headers.js';
@@ -26,6 +27,8 @@ export class MessageConsumer {
   private running = false;
   private readonly metrics: ReturnType<typeof consumerMetrics>;
   private readonly groupName: string;
+  private readonly kafka: Kafka;
+  private stopLagReport: (() => Promise<void>) | undefined;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
@@ -33,6 +36,7 @@ export class MessageConsumer {
     this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
     this.groupName = topicFor(this.prefix, options.groupId);
+    this.kafka = kafka;
     const sessionTimeout = this.options.sessionTimeoutMs;
     this.consumer = kafka.consumer({
       groupId: this.groupName,
@@ -72,6 +76,8 @@ export class MessageConsumer {
   }
 
   async start(): Promise<void> {
+    const { registry, logger } = this.options;
+    if (registry) this.stopLagReport = reportConsumerLag(this.kafka, this.groupName, this.options.topics.map((t) => topicFor(this.prefix, t)), registry, logger);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => topicFor(this.prefix, t)), fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
@@ -88,6 +94,7 @@ export class MessageConsumer {
   /** Stops fetching, lets in-flight handlers finish, commits what they resolved, leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.stopLagReport?.();
     await this.consumer.disconnect();
     this.running = false;
   }
@@ -202,6 +209,7 @@ export class MessageConsumer {
       const { message, reason } = rejected;
       await this.options.producer.send(dlqTopicOf(message.topic), [deadLetterRecord(rejected, this.options.groupId, attempts)]);
       this.metrics.outcomes?.inc({ topic: message.topic, outcome: 'dead_lettered' });
+      this.metrics.deadLetters?.inc({ topic: dlqTopicOf(message.topic) });
       this.options.logger.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason }, 'message dead-lettered');
     }
   }
