@@ -63,6 +63,8 @@ export class MessageConsumer {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
     this.metrics = consumerMetrics(options.registry);
+    // a DLQ nothing was sent to yet reads 0 rather than no series
+    for (const topic of options.topics) this.metrics.deadLetters?.inc({ topic: dlqTopicOf(topic) }, 0);
   }
 
   /** True once the consumer joined its group and holds its assignment. */
