@@ -19,8 +19,8 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['services/*/src/**/*.ts', 'libs/{contracts,platform}/src/**/*.ts'],
-      // main.ts files are two-line entry points exercised as processes by the e2e tests
-      exclude: ['**/*.d.ts', 'services/*/src/main.ts'],
+      // main.ts and tracing.ts files are few-line entry points exercised as processes by the e2e tests
+      exclude: ['**/*.d.ts', 'services/*/src/main.ts', 'services/*/src/tracing.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
       thresholds: { lines: 80, branches: 75 },

@@ -21,9 +21,10 @@ import { login } from './scenarios/login.js';
 import { memory } from './scenarios/memory.js';
 import { rollups } from './scenarios/rollups.js';
 import { scaleOut } from './scenarios/scale-out.js';
+import { tracing } from './scenarios/tracing.js';
 import { writePath } from './scenarios/write-path.js';
 
-const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery];
+const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery, tracing];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
 const usage = ['usage: npm run bench -- <scenario>… | all [--quick]', '', ...SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`)].join('\n');

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { devInternalToken, devJwtSecret, devSigningKey } from './lib/dev-secret.mjs';
 import { supervise } from './lib/supervise.mjs';
+import { startPrometheus } from './lib/observe.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -64,11 +65,18 @@ const spawnService = ({ name, port }) =>
     env: { ...(name === 'gateway' ? internalUrls : {}), ...env, PORT: String(port) },
   });
 const children = SERVICES.map((service) => ({ name: service.name, port: portOf(service), child: spawnService({ name: service.name, port: portOf(service) }) }));
+
+// --observe: Prometheus with the alert rules, scraping the services' metrics ports
+const observer = process.argv.includes('--observe')
+  ? startPrometheus(children.map(({ name, port }) => ({ name, metricsPort: port + 1000 })))
+  : undefined;
+
 let stopping = false;
 async function stopAll(code) {
   if (stopping) return;
   stopping = true;
   say('stopping services');
+  observer?.child.kill('SIGTERM');
   await Promise.all(
     children.map(
       ({ child }) =>
@@ -103,6 +111,7 @@ const basePath = env.BASE_PATH ?? '/api/v1';
 say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
 say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
+if (observer) say(`Prometheus ${observer.url} (alerts: ${observer.url}/alerts)`);
 say(env.AUTH_MODE === 'disabled' ? 'AUTH_MODE=disabled: the API checks no token' : 'token    TOKEN=$(npm run --silent token -- --role admin --ttl 1h); curl -H "Authorization: Bearer $TOKEN" …');
 await sayHowToCreateTheFirstUser();
 say('Ctrl-C stops everything npm start started');

@@ -3,6 +3,7 @@
 import './ensure-deps.mjs'; // first: everything below may need the npm packages
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { prometheusBinaries } from './lib/prometheus.mjs';
 
 const started = Date.now();
 const results = { passed: 0, failed: 0, skipped: 0 };
@@ -28,6 +29,9 @@ const built = check('typecheck and build', 'npx', ['tsc', '-b']);
 check('typecheck tests and scripts', 'npx', ['tsc', '-p', 'tsconfig.tests.json']);
 check('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
 check('deployment files (docker-compose, workflows, Kubernetes)', 'bash', ['scripts/validate-deploy.sh']);
+const { promtool } = prometheusBinaries();
+check('alert and recording rules (promtool check rules)', promtool || 'promtool', ['check', 'rules', 'deploy/prometheus/rules.yml']);
+check('alert rule unit tests (promtool test rules)', promtool || 'promtool', ['test', 'rules', 'deploy/prometheus/rules.test.yml']);
 
 if (built) {
   mkdirSync('.local', { recursive: true });

@@ -82,7 +82,7 @@ describe('startTracing', () => {
   };
 
   it('is a no-op without an endpoint: spans are not recorded', async () => {
-    const tracing = await startTracing('svc', undefined, logger);
+    const tracing = startTracing('svc', {});
     expect(recording()).toBe(false);
     await expect(tracing.shutdown()).resolves.toBeUndefined();
   });
@@ -98,7 +98,7 @@ describe('startTracing', () => {
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = collector.address() as AddressInfo;
-      const tracing = await startTracing('svc', `http://127.0.0.1:${port}`, logger);
+      const tracing = startTracing('svc', { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
       expect(recording()).toBe(true);
       await expect(tracing.shutdown()).resolves.toBeUndefined();
       expect(received).toContain('POST /v1/traces');

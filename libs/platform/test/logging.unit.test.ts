@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { createLogger, withCorrelation, withTraceContext } from '../src/index.js';
+import { createLogger, withCorrelation } from '../src/index.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; raw: () => string; stream: Writable } {
   const chunks: string[] = [];
@@ -51,17 +50,19 @@ describe('logger', () => {
   });
 });
 
-describe('outgoing message headers', () => {
-  it('carry the W3C traceparent of the active span', () => {
+describe('log lines and traces', () => {
+  it('carry the trace and span id of the span they were written in, next to the correlation id', () => {
     // what the OpenTelemetry SDK registers when tracing is on
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     try {
+      const { stream, lines } = capture();
+      const out = createLoggerTo(stream);
       const spanContext = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED };
-      const headers = context.with(trace.setSpanContext(context.active(), spanContext), () => withTraceContext({ 'x-custom': '1' }));
-      expect(headers).toEqual({ 'x-custom': '1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      context.with(trace.setSpanContext(context.active(), spanContext), () => withCorrelation('corr-9', () => out.info('traced')));
+      out.info('untraced');
+      expect(lines()[0]).toMatchObject({ correlation_id: 'corr-9', trace_id: spanContext.traceId, span_id: spanContext.spanId });
+      expect(lines()[1]).not.toHaveProperty('trace_id');
     } finally {
-      propagation.disable();
       context.disable();
     }
   });

@@ -14,3 +14,4 @@ export * from './redis-server.js';
 export * from './fixtures.js';
 export * from './tokens.js';
 export * from './balancer.js';
+export * from './otlp-receiver.js';

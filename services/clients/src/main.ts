@@ -1,3 +1,4 @@
+import './tracing.js';
 import { runService } from '@trackme/platform';
 import { composeClients } from './compose.js';
 import { ClientsConfigSchema } from './config.js';

@@ -18,7 +18,7 @@ import { LiveCounts } from './counting/live-counts.js';
 import { internalMetricsRoutes } from './http/routes.js';
 import { Calendar } from './periods.js';
 import { MetricGauges } from './rollup/gauges.js';
-import { RollupJobs } from './rollup/rollup-jobs.js';
+import { rollupFreshness, RollupJobs } from './rollup/rollup-jobs.js';
 import { RollupLock } from './rollup/rollup-lock.js';
 import { Rollups } from './rollup/rollups.js';
 import { RollupScheduler } from './rollup/scheduler.js';
@@ -55,6 +55,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   const rollups = new Rollups({ db: mongo.db, store, live, calendar, process: stages, partitions });
   const lock = new RollupLock(redis.client, config.METRICS_KEY_PREFIX, LOCK_MS);
   const jobs = new RollupJobs(mongo.db, rollups, lock, calendar, clock, logger);
+  rollupFreshness(jobs, registry);
 
   const counter = createEventCounter({ store, live, context: { calendar, process: stages }, logger, registry });
   kafka.consumer('event consumer', {

@@ -1,3 +1,4 @@
+import './tracing.js';
 import { runService } from '@trackme/platform';
 import { composeMetrics } from './compose.js';
 import { MetricsConfigSchema } from './config.js';

@@ -1,3 +1,4 @@
+import './tracing.js';
 import { runService } from '@trackme/platform';
 import { composeRead } from './compose.js';
 import { ReadConfigSchema } from './config.js';

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { TRACE_SAMPLERS } from '../observability/tracing.js';
 
 /**
  * Variables every service understands. Each service's `config.ts` spreads the groups it needs
@@ -101,6 +102,15 @@ export const InternalApiConfig = {
 export const TelemetryConfig = {
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({ pattern: '^https?://', description: 'OTLP/HTTP endpoint; tracing is on only when set' }),
+  ),
+  OTEL_TRACES_SAMPLER: Type.Optional(
+    Type.Union(
+      TRACE_SAMPLERS.map((name) => Type.Literal(name)),
+      { description: 'Which traces are recorded (OpenTelemetry sampler name); parentbased_* follow the caller\'s decision. Default parentbased_always_on' },
+    ),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(
+    Type.Number({ minimum: 0, maximum: 1, description: 'Ratio of new traces recorded by the *traceidratio samplers, 0 to 1 (default 1)' }),
   ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, description: 'Grace period for a clean stop on SIGTERM' }),
   SHUTDOWN_DRAIN_MS: Type.Integer({

@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
-import type { Registry } from 'prom-client';
+import { context, trace } from '@opentelemetry/api';
+import { Gauge, type Registry } from 'prom-client';
 import { Headers, MAX_BODY_DEPTH, pathDeeperThan } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
@@ -56,6 +57,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     enterCorrelation(request.id);
+    nameServerSpan(request.method, request.routeOptions.url);
     reply.header(Headers.correlationId, request.id);
     if (request.url.length > MAX_URL_LENGTH) {
       return sendProblem(request, reply, problem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`));
@@ -99,6 +101,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  if (!options.registry.getSingleMetric('trackme_dependency_ready')) readinessGauge(options);
 
   app.get('/readyz', async (_request, reply) => {
     const results = await Promise.all(
@@ -161,4 +165,26 @@ async function withTimeout(check: ReadinessCheck): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The HTTP instrumentation knows the path only; the route template names the span (HTTP semantic conventions). */
+function nameServerSpan(method: string, route: string | undefined): void {
+  const span = trace.getSpan(context.active());
+  if (!span || !route) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute('http.route', route);
+}
+
+/** `trackme_dependency_ready{dependency}`: the /readyz checks, run at each scrape. */
+function readinessGauge(options: HttpServerOptions): void {
+  new Gauge({
+    name: 'trackme_dependency_ready',
+    help: 'Readiness check of each dependency at scrape time (1 up, 0 down)',
+    labelNames: ['dependency'],
+    registers: [options.registry],
+    async collect() {
+      const results = await Promise.all(Object.entries(options.readiness).map(async ([name, check]) => [name, await withTimeout(check)] as const));
+      for (const [dependency, ok] of results) this.set({ dependency }, ok ? 1 : 0);
+    },
+  });
 }

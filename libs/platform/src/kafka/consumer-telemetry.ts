@@ -1,6 +1,8 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link } from '@opentelemetry/api';
+import { Headers } from '@trackme/contracts';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { InboundMessage } from './consumer.js';
+import { withOrigins } from './producer-telemetry.js';
 
 const tracer = trace.getTracer('@trackme/platform/kafka');
 
@@ -29,35 +31,59 @@ export function consumerMetrics(registry: Registry | undefined) {
         registers: [registry],
       }),
   ) as Histogram<'topic'>;
-  return { outcomes, duration };
+  const deadLetters = shared(
+    'trackme_kafka_dead_letters_total',
+    () =>
+      new Counter({
+        name: 'trackme_kafka_dead_letters_total',
+        help: 'Messages sent to a dead-letter topic, by that topic',
+        labelNames: ['topic'],
+        registers: [registry],
+      }),
+  ) as Counter<'topic'>;
+  return { outcomes, duration, deadLetters };
 }
 
 /**
- * Runs `work` in a consumer span that continues the messages' trace contexts: one message's span
- * is the child of the context its producer sent; a run's span links to every message's context.
+ * Runs `work` in a CONSUMER "process" span (messaging semantic conventions). One message's span is
+ * the child of the context its producer sent, so the work stays in the sender's trace. A run of
+ * several messages serves many traces: its span links to every message's context, and what the
+ * run publishes for one of them continues that message's trace (producer-telemetry.ts).
  */
 export async function inConsumerSpan(
   messages: InboundMessage[],
   physicalTopic: string,
+  groupId: string,
   work: () => Promise<void>,
 ): Promise<void> {
   const first = messages[0]!;
-  const contexts = messages.map((m) => propagation.extract(ROOT_CONTEXT, m.headers));
-  const links: Link[] = contexts.flatMap((c) => {
-    const spanContext = trace.getSpanContext(c);
-    return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext }] : [];
-  });
-  const parent = messages.length === 1 ? propagation.extract(context.active(), first.headers) : context.active();
+  const single = messages.length === 1;
+  const parent = single ? propagation.extract(context.active(), first.headers) : context.active();
+  const byCorrelationId = new Map<string, Context>();
+  const links: Link[] = [];
+  if (!single) {
+    for (const message of messages) {
+      const sent = propagation.extract(ROOT_CONTEXT, message.headers);
+      const spanContext = trace.getSpanContext(sent);
+      if (!spanContext || !trace.isSpanContextValid(spanContext)) continue;
+      links.push({ context: spanContext });
+      const correlationId = message.headers[Headers.correlationId];
+      if (correlationId) byCorrelationId.set(correlationId, sent);
+    }
+  }
+  const attributes = {
+    'messaging.system': 'kafka',
+    'messaging.operation.type': 'process',
+    'messaging.operation.name': 'process',
+    'messaging.destination.name': physicalTopic,
+    'messaging.destination.partition.id': String(first.partition),
+    'messaging.consumer.group.name': groupId,
+    ...(single ? { 'messaging.kafka.offset': Number(first.offset) } : { 'messaging.batch.message_count': messages.length }),
+  };
   await context.with(parent, () =>
-    tracer.startActiveSpan(`${first.topic} process`, { kind: SpanKind.CONSUMER, ...(messages.length > 1 ? { links } : {}) }, async (span) => {
-      span.setAttributes({
-        'messaging.system': 'kafka',
-        'messaging.destination.name': physicalTopic,
-        'messaging.kafka.destination.partition': first.partition,
-        ...(messages.length === 1 ? { 'messaging.kafka.message.offset': Number(first.offset) } : { 'messaging.batch.message_count': messages.length }),
-      });
+    tracer.startActiveSpan(`process ${physicalTopic}`, { kind: SpanKind.CONSUMER, attributes, links }, async (span) => {
       try {
-        await work();
+        await (single ? work() : withOrigins(byCorrelationId, work));
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR });
         throw error;

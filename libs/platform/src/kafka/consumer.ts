@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessag
 import { Headers, dlqTopicOf } from '@trackme/contracts';
 import { PoisonMessageError } from '../errors.js';
 import { withCorrelation, withoutCorrelation } from '../logging/context.js';
+import { reportConsumerLag } from './consumer-lag.js';
 import { consumerMetrics, inConsumerSpan } from './consumer-telemetry.js';
 import { CONSUMER_DEFAULTS, groupTimings, type ConsumerOptions, type InboundMessage } from './consumer-options.js';
 import { decodeHeaders } from './headers.js';
@@ -26,17 +27,22 @@ export class MessageConsumer {
   private stopping = false;
   private running = false;
   private readonly metrics: ReturnType<typeof consumerMetrics>;
+  private readonly groupName: string;
+  private readonly kafka: Kafka;
+  private stopLagReport: (() => Promise<void>) | undefined;
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
     const defaults = Object.fromEntries(Object.entries(CONSUMER_DEFAULTS).map(([name, value]) => [name, options[name as keyof ConsumerOptions] ?? value]));
     this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
+    this.groupName = topicFor(this.prefix, options.groupId);
+    this.kafka = kafka;
     const sessionTimeout = this.options.sessionTimeoutMs;
     const { heartbeatInterval, maxWaitTimeInMs } = groupTimings(sessionTimeout, options.gatherMs);
     this.heartbeatIntervalMs = heartbeatInterval;
     this.consumer = kafka.consumer({
-      groupId: topicFor(this.prefix, options.groupId),
+      groupId: this.groupName,
       sessionTimeout,
       heartbeatInterval,
       maxWaitTimeInMs,
@@ -63,6 +69,8 @@ export class MessageConsumer {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
     this.metrics = consumerMetrics(options.registry);
+    // a DLQ nothing was sent to yet reads 0 rather than no series
+    for (const topic of options.topics) this.metrics.deadLetters?.inc({ topic: dlqTopicOf(topic) }, 0);
   }
 
   /** True once the consumer joined its group and holds its assignment. */
@@ -76,6 +84,8 @@ export class MessageConsumer {
   }
 
   async start(): Promise<void> {
+    const { registry, logger } = this.options;
+    if (registry) this.stopLagReport = reportConsumerLag(this.kafka, this.groupName, this.options.topics.map((t) => topicFor(this.prefix, t)), registry, logger);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => topicFor(this.prefix, t)), fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
@@ -92,6 +102,7 @@ export class MessageConsumer {
   /** Stops fetching, lets in-flight handlers finish, commits what they resolved, leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.stopLagReport?.();
     await this.consumer.disconnect();
     this.running = false;
   }
@@ -111,7 +122,7 @@ export class MessageConsumer {
   private async handleMessage({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const inbound = this.inbound(topic, partition, message);
     await this.timed(inbound.topic, () =>
-      inConsumerSpan([inbound], topic, () =>
+      inConsumerSpan([inbound], topic, this.groupName, () =>
         withCorrelation(inbound.headers[Headers.correlationId], () => this.processOne(inbound, heartbeat, this.options.handler!)),
       ),
     );
@@ -126,7 +137,7 @@ export class MessageConsumer {
       // a long run must not look like a dead member: keep the group session alive meanwhile
       const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
       try {
-        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, () => this.processRun(run, heartbeat)));
+        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, this.groupName, () => this.processRun(run, heartbeat)));
       } finally {
         clearInterval(beating);
       }
@@ -206,6 +217,7 @@ export class MessageConsumer {
       const { message, reason } = rejected;
       await this.options.producer.send(dlqTopicOf(message.topic), [deadLetterRecord(rejected, this.options.groupId, attempts)]);
       this.metrics.outcomes?.inc({ topic: message.topic, outcome: 'dead_lettered' });
+      this.metrics.deadLetters?.inc({ topic: dlqTopicOf(message.topic) });
       this.options.logger.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason }, 'message dead-lettered');
     }
   }

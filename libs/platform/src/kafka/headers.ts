@@ -1,5 +1,4 @@
 import type { IHeaders } from 'kafkajs';
-import { context, propagation } from '@opentelemetry/api';
 
 export type StringHeaders = Record<string, string>;
 
@@ -12,11 +11,4 @@ export function decodeHeaders(headers: IHeaders | undefined): StringHeaders {
     if (first !== undefined) out[name] = first.toString();
   }
   return out;
-}
-
-/** Adds W3C trace context of the active span (if any) to outgoing headers. */
-export function withTraceContext(headers: StringHeaders): StringHeaders {
-  const carrier: StringHeaders = { ...headers };
-  propagation.inject(context.active(), carrier);
-  return carrier;
 }

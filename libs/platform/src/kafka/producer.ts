@@ -4,7 +4,8 @@ import { CompressionTypes, Partitioners } from 'kafkajs';
 import { Headers, type Envelope } from '@trackme/contracts';
 import { currentCorrelationId } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
-import { withTraceContext, type StringHeaders } from './headers.js';
+import type { StringHeaders } from './headers.js';
+import { producerSpans } from './producer-telemetry.js';
 import { topicFor } from './kafka.js';
 
 export interface OutboundMessage {
@@ -75,7 +76,8 @@ interface Queued {
 
 /**
  * Idempotent producer (acks=all, one in-flight request per broker so retries keep order).
- * Every message carries the correlation id and W3C trace context.
+ * Every message carries the correlation id and the W3C trace context of its PRODUCER span
+ * (producer-telemetry.ts).
  *
  * Sends made while a request is in flight are gathered and go out together in the next request
  * (in the order they were made), so concurrent callers share round trips instead of queueing one
@@ -131,16 +133,21 @@ export class MessageProducer {
     const records = messages.map((m) => ({
       key: m.key,
       value: m.value,
-      headers: withTraceContext({
-        ...(correlationId ? { [Headers.correlationId]: correlationId } : {}),
-        ...m.headers,
-      }),
+      headers: { ...(correlationId ? { [Headers.correlationId]: correlationId } : {}), ...m.headers },
     }));
+    const physical = topicFor(this.topicPrefix, topic);
+    const spans = producerSpans(physical, records);
     const bytes = records.reduce((n, r) => n + sizeOf(r), 0);
-    await new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic: topicFor(this.topicPrefix, topic), records, bytes, resolve, reject });
-      void this.drain();
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.queue.push({ topic: physical, records, bytes, resolve, reject });
+        void this.drain();
+      });
+      spans.settle();
+    } catch (error) {
+      spans.settle(error);
+      throw error;
+    }
   }
 
   /** Sends what is queued, a request at a time, each holding as many queued sends as fit. */

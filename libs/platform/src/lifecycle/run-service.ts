@@ -26,6 +26,8 @@ export interface BaseConfig {
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS?: number | undefined;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  OTEL_TRACES_SAMPLER?: string | undefined;
+  OTEL_TRACES_SAMPLER_ARG?: number | undefined;
 }
 
 export type Compose<C> = (context: ServiceContext<C>) => Promise<FastifyInstance>;
@@ -79,7 +81,8 @@ export async function runService<S extends TObject>(
   const context = createServiceContext(service, config);
   const { logger, lifecycle } = context;
   try {
-    const tracing = await startTracing(service, config.OTEL_EXPORTER_OTLP_ENDPOINT, logger);
+    const tracing = startTracing(service, env);
+    if (tracing.endpoint) logger.info({ endpoint: tracing.endpoint, sampler: config.OTEL_TRACES_SAMPLER, ratio: config.OTEL_TRACES_SAMPLER_ARG }, 'tracing enabled (OTLP/HTTP)');
     lifecycle.onStop('tracing', () => tracing.shutdown());
     if (installSignalHandlers) {
       process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));

@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentCorrelationId } from './context.js';
 
@@ -49,10 +50,16 @@ export function createLogger(
     },
     // every line inside a request or message handler carries its correlation id
     // (unless the line's logger is already bound to one, as fastify's request loggers are)
+    // and, when tracing records it, the span it was written in
     mixin(_object, _level, logger) {
       const correlationId = currentCorrelationId();
-      if (!correlationId || 'correlation_id' in logger.bindings()) return {};
-      return { correlation_id: correlationId };
+      const line: Record<string, string> = correlationId && !('correlation_id' in logger.bindings()) ? { correlation_id: correlationId } : {};
+      const span = trace.getSpan(context.active())?.spanContext();
+      if (span && trace.isSpanContextValid(span)) {
+        line['trace_id'] = span.traceId;
+        line['span_id'] = span.spanId;
+      }
+      return line;
     },
     formatters: { level: (label) => ({ level: label }) },
     ...options,

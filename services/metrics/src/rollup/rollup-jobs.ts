@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
-import type { MetricInterval, RollupJob } from '@trackme/contracts';
+import { METRIC_INTERVALS, type MetricInterval, type RollupJob } from '@trackme/contracts';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@trackme/platform';
 import type { Calendar, Period } from '../periods.js';
 import type { RollupLock } from './rollup-lock.js';
@@ -67,6 +68,12 @@ export class RollupJobs {
     return doc.rows.length;
   }
 
+  /** When the last successful rollup of this interval finished (scheduled or asked for). */
+  async lastSucceeded(interval: MetricInterval): Promise<Date | undefined> {
+    const last = await this.jobs.findOne({ interval, status: 'succeeded' }, { sort: { finished_at: -1 }, projection: { finished_at: 1 } });
+    return last?.finished_at;
+  }
+
   async get(id: string): Promise<RollupJob | undefined> {
     const doc = await this.jobs.findOne({ _id: id });
     return doc ? toJob(doc) : undefined;
@@ -85,4 +92,21 @@ function toJob(doc: JobDocument): RollupJob {
     ...(doc.rows !== undefined ? { rows: doc.rows } : {}),
     ...(doc.error ? { error: doc.error } : {}),
   };
+}
+
+/**
+ * `trackme_rollup_last_success_timestamp_seconds{interval}`, read from the job records at each
+ * scrape: every replica reports the same value, and a restart does not reset it.
+ */
+export function rollupFreshness(jobs: RollupJobs, registry: Registry): void {
+  new Gauge({
+    name: 'trackme_rollup_last_success_timestamp_seconds',
+    help: 'When the last successful rollup of each interval finished (Unix seconds; 0 before the first)',
+    labelNames: ['interval'],
+    registers: [registry],
+    async collect() {
+      const finished = await Promise.all(METRIC_INTERVALS.map((interval) => jobs.lastSucceeded(interval).catch(() => undefined)));
+      METRIC_INTERVALS.forEach((interval, i) => this.set({ interval }, (finished[i]?.getTime() ?? 0) / 1000));
+    },
+  });
 }
