@@ -6,23 +6,31 @@ import { promisify } from 'node:util';
 import { allTopicDeclarations } from '@trackme/contracts';
 import { MongoClient } from 'mongodb';
 import { createKafka, createLogger, createRedis, ensureTopics, kafkaConnectionFromEnv, runMigrations } from '@trackme/platform';
-import { REPO_ROOT, spawnService, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
+import { REPO_ROOT, spawnService, stackFromEnv, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
 // @ts-expect-error a plain ES module shared with scripts/start.mjs
 import { devJwtSecret } from '../../scripts/lib/dev-secret.mjs';
 
 const run = promisify(execFile);
 const STACK = path.join(REPO_ROOT, 'deploy/local/stack.sh');
 
-/**
- * The benches run on the dev stack (started here when it is down), in a namespace of their own:
- * topics prefixed `<namespace>.` and the database `trackme_<namespace>`, so `npm start`'s data is
- * untouched and seeded clients are kept from one run to the next.
- */
-export async function benchEnv(namespace = 'bench'): Promise<Record<string, string>> {
+/** The stack the benches run on: the one given by KAFKA_BROKERS, MONGO_URL and REDIS_URL, or else the dev stack (started when it is down). */
+async function stackEnv(): Promise<Record<string, string>> {
+  const given = stackFromEnv();
+  if (given) return given;
   const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
   if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
   const { stdout } = await run('bash', [STACK, 'env', 'dev']);
-  const stack = Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+}
+
+/**
+ * The benches run on the dev stack, or on the stack the environment names (e.g. the dev stack's
+ * Kafka and Redis with another Mongo-wire server), in a namespace of their own: topics prefixed
+ * `<namespace>.` and the database `trackme_<namespace>`, so `npm start`'s data is untouched and
+ * seeded clients are kept from one run to the next.
+ */
+export async function benchEnv(namespace = 'bench'): Promise<Record<string, string>> {
+  const stack = await stackEnv();
   const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${namespace}$1`);
   const prefix = `${namespace}.`;
   const kafka = createKafka({ ...kafkaConnectionFromEnv(stack, 'bench'), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
@@ -43,6 +51,19 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     RATE_LIMIT_NO_CACHE_PER_CALLER: '0',
     LOG_LEVEL: 'warn',
   };
+}
+
+/** Which Mongo-wire server answers at `mongoUrl`, from its buildInfo: `SecantusDB 0.5.3`, `FerretDB v1.24.2`, `MongoDB 7.0.14`. */
+export async function mongoBackend(mongoUrl: string): Promise<string> {
+  const mongo = await MongoClient.connect(mongoUrl);
+  try {
+    const info = await mongo.db('admin').command({ buildInfo: 1 });
+    if (info['secantusVersion']) return `SecantusDB ${String(info['secantusVersion'])}`;
+    if (info['ferretdbVersion']) return `FerretDB ${String(info['ferretdbVersion'])}`;
+    return `MongoDB ${String(info['version'])}`;
+  } finally {
+    await mongo.close();
+  }
 }
 
 /** The namespace of the write benches (write-path, scale-out). */
