@@ -4,7 +4,7 @@
  * Each scenario writes bench/results/<scenario>-<time>.{json,md}; the run writes a summary with
  * every table and goal to bench/results/summary-<time>.md and bench/results/latest.md.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RESULTS_DIR, writeResults } from './lib/results.js';
@@ -20,9 +20,10 @@ import { login } from './scenarios/login.js';
 import { memory } from './scenarios/memory.js';
 import { rollups } from './scenarios/rollups.js';
 import { scaleOut } from './scenarios/scale-out.js';
+import { serverCrash } from './scenarios/server-crash.js';
 import { writePath } from './scenarios/write-path.js';
 
-const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient];
+const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, serverCrash];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
 const usage = ['usage: npm run bench -- <scenario>… | all [--quick]', '', ...SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`)].join('\n');
@@ -69,6 +70,7 @@ const summary = [
   '',
   ...sections,
 ].join('\n');
+mkdirSync(RESULTS_DIR, { recursive: true });
 const file = path.join(RESULTS_DIR, `summary-${at.replace(/[:.]/g, '-')}.md`);
 writeFileSync(file, `${summary}\n`);
 copyFileSync(file, path.join(RESULTS_DIR, 'latest.md'));

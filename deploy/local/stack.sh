@@ -10,12 +10,14 @@
 #              (default: mongod when on PATH, otherwise ferretdb)
 #   Redis  — Debian's redis-server
 #
-# usage: stack.sh provision|up|down|reset|status|env [dev|test] [kafka|mongo|redis …]
+# usage: stack.sh provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]
 #   provision  download/build what is missing (cached under .local/ and ~/.cache/trackme/, idempotent)
 #   up         provision, then start the profile's servers (all, or those named) and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
 #   status     print each server's state and address
 #   env        print the variables that reach the profile's servers (addresses and credentials)
+# The "bench" profile is a second open stack on its own ports, e.g. for a Mongo-wire server the
+# bench may kill (`npm run bench -- server-crash`) or to compare backends beside the dev stack.
 # The "test" profile uses its own ports and starts from an empty data folder every time. Its
 # servers ask for credentials like a deployment's: Kafka for SASL/SCRAM-SHA-512, Redis for an ACL
 # user and password. The passwords are made up at each fresh start and kept in its state folder
@@ -43,7 +45,8 @@ wanted() { [[ " ${servers[*]} " == *" $1 "* ]]; }
 case "$profile" in
   dev)  kafka_port=9092;  ctrl_port=9093;  mongo_port=27017; redis_port=6379 ;;
   test) kafka_port=19092; ctrl_port=19093; mongo_port=37017; redis_port=16379 ;;
-  *) echo "unknown profile '$profile' (expected dev or test)" >&2; exit 2 ;;
+  bench) kafka_port=29092; ctrl_port=29093; mongo_port=47017; redis_port=26379 ;;
+  *) echo "unknown profile '$profile' (expected dev, test or bench)" >&2; exit 2 ;;
 esac
 mongo_port=${MONGO_PORT:-$mongo_port}
 state="$root/.local/stack/$profile"
@@ -172,7 +175,13 @@ provision() {
   if wanted mongo; then provision_mongo; fi
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# a killed server nobody has reaped yet (a zombie) is not alive
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat" 2>/dev/null
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -363,5 +372,5 @@ case "$cmd" in
     fi ;;
   status) status ;;
   env) print_env ;;
-  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test] [kafka|mongo|redis …]" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]" >&2; exit 2 ;;
 esac
