@@ -29,9 +29,10 @@ async function stackEnv(): Promise<Record<string, string>> {
  * `<namespace>.` and the database `trackme_<namespace>`, so `npm start`'s data is untouched and
  * seeded clients are kept from one run to the next.
  */
-export async function benchEnv(namespace = 'bench'): Promise<Record<string, string>> {
+export async function benchEnv(database = 'bench'): Promise<Record<string, string>> {
   const stack = await stackEnv();
-  const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${namespace}$1`);
+  const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${database}$1`);
+  const namespace = namespaceOf(database, mongoUrl);
   const prefix = `${namespace}.`;
   const kafka = createKafka({ ...kafkaConnectionFromEnv(stack, 'bench'), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
@@ -51,6 +52,16 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     RATE_LIMIT_NO_CACHE_PER_CALLER: '0',
     LOG_LEVEL: 'warn',
   };
+}
+
+/**
+ * The namespace of topics and Redis keys: a Mongo-wire server other than the dev stack's gets
+ * its own (suffixed with its port), so its read model and consumer offsets are not another
+ * server's while both share the dev stack's Kafka and Redis.
+ */
+function namespaceOf(database: string, mongoUrl: string): string {
+  const port = /^mongodb:\/\/[^/]*:(\d+)\//.exec(mongoUrl)?.[1];
+  return port && port !== '27017' ? `${database}-${port}` : database;
 }
 
 /** Which Mongo-wire server answers at `mongoUrl`, from its buildInfo: `SecantusDB 0.5.3`, `FerretDB v1.24.2`, `MongoDB 7.0.14`. */
@@ -76,7 +87,7 @@ export const WRITE_NAMESPACE = 'benchwrites';
  */
 export async function emptyBenchEnv(namespace: string): Promise<Record<string, string>> {
   const env = await benchEnv(namespace);
-  const cachePrefix = `trackme:${namespace}:read:`;
+  const cachePrefix = `trackme:${namespaceOf(namespace, env['MONGO_URL']!)}:read:`;
   const mongo = await MongoClient.connect(env['MONGO_URL']!);
   try {
     await mongo.db().dropDatabase();
