@@ -4,12 +4,12 @@
  * Each scenario writes bench/results/<scenario>-<time>.{json,md}; the run writes a summary with
  * every table and goal to bench/results/summary-<time>.md and bench/results/latest.md.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RESULTS_DIR, writeResults } from './lib/results.js';
 import type { Goal, Scenario } from './lib/scenario.js';
-import { benchEnv } from './lib/system.js';
+import { benchEnv, mongoBackend } from './lib/system.js';
 import { adminAuthorization } from './lib/token.js';
 import { activityIngest } from './scenarios/activity-ingest.js';
 import { authOverhead } from './scenarios/auth-overhead.js';
@@ -21,10 +21,11 @@ import { login } from './scenarios/login.js';
 import { memory } from './scenarios/memory.js';
 import { rollups } from './scenarios/rollups.js';
 import { scaleOut } from './scenarios/scale-out.js';
+import { serverCrash } from './scenarios/server-crash.js';
 import { tracing } from './scenarios/tracing.js';
 import { writePath } from './scenarios/write-path.js';
 
-const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery, tracing];
+const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery, tracing, serverCrash];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
 const usage = ['usage: npm run bench -- <scenario>… | all [--quick]', '', ...SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`)].join('\n');
@@ -40,19 +41,20 @@ if (unknown.length) {
 const chosen = positionals.includes('all') ? SCENARIOS : SCENARIOS.filter((s) => positionals.includes(s.name));
 
 const env = await benchEnv();
+const backend = await mongoBackend(env['MONGO_URL']!);
 const context = { env, authorization: await adminAuthorization(), quick: values.quick };
 const sections: string[] = [];
 const goals: (Goal & { scenario: string })[] = [];
 let failed = 0;
 for (const scenario of chosen) {
-  console.log(`\n▶ ${scenario.name}: ${scenario.title}`);
+  console.log(`\n▶ ${scenario.name}: ${scenario.title} (Mongo-wire server: ${backend})`);
   const t0 = Date.now();
   try {
     const result = await scenario.run(context);
-    writeResults(scenario.name, { figures: result.figures, goals: result.goals, quick: values.quick }, result.markdown);
-    sections.push(`### ${scenario.title}\n\n${result.markdown}`);
+    writeResults(scenario.name, { backend, figures: result.figures, goals: result.goals, quick: values.quick }, `Mongo-wire server: ${backend}\n\n${result.markdown}`);
+    sections.push(`### ${scenario.title}\n\nMongo-wire server: ${backend}\n\n${result.markdown}`);
     goals.push(...result.goals.map((g) => ({ ...g, scenario: scenario.name })));
-    console.log(`✔ ${scenario.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(`✔ ${scenario.name} on ${backend} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   } catch (error) {
     failed += 1;
     sections.push(`### ${scenario.title}\n\nfailed: ${String(error)}`);
@@ -62,14 +64,15 @@ for (const scenario of chosen) {
 
 const at = new Date().toISOString();
 const summary = [
-  `# trackme benchmarks, ${at}${values.quick ? ' (quick)' : ''}`,
+  `# trackme benchmarks, ${at}${values.quick ? ' (quick)' : ''}, on ${backend}`,
   '',
-  '| scenario | goal | measured | met |',
-  '|---|---|---|---|',
-  ...goals.map((g) => `| ${g.scenario} | ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`),
+  '| scenario | backend | goal | measured | met |',
+  '|---|---|---|---|---|',
+  ...goals.map((g) => `| ${g.scenario} | ${backend} | ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`),
   '',
   ...sections,
 ].join('\n');
+mkdirSync(RESULTS_DIR, { recursive: true });
 const file = path.join(RESULTS_DIR, `summary-${at.replace(/[:.]/g, '-')}.md`);
 writeFileSync(file, `${summary}\n`);
 copyFileSync(file, path.join(RESULTS_DIR, 'latest.md'));

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, type ServiceProcess } from '@trackme/testkit';
 
 /** CPU time a process has used so far, in seconds (utime + stime of /proc/<pid>/stat, 100 ticks a second). */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -25,8 +26,34 @@ export interface CpuUse {
   cores: number;
 }
 
-/** The dev stack's servers (their pid files), for CPU figures: `mongo` is FerretDB when no mongod is installed. */
-function stackProcesses(): { name: string; pid: number }[] {
+/** The process listening on a local TCP port (`ss` names it to root), if any. */
+function listenerPid(port: number): number | undefined {
+  try {
+    const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid ? Number(pid) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const portOf = (address: string | undefined, fallback: number) => Number(/:(\d+)(?:[/?,]|$)/.exec(address ?? '')?.[1] ?? fallback);
+
+/**
+ * The stack's servers the bench talks to, for CPU figures: the processes listening on the ports of
+ * KAFKA_BROKERS, MONGO_URL and REDIS_URL, or else the dev stack's pid files.
+ */
+export function stackProcesses(env: Record<string, string | undefined> = {}): { name: string; pid: number }[] {
+  const byPort = [
+    ['kafka', portOf(env['KAFKA_BROKERS'], 9092)],
+    ['mongo', portOf(env['MONGO_URL'], 27017)],
+    ['redis', portOf(env['REDIS_URL'], 6379)],
+  ] as const;
+  const found = byPort.flatMap(([name, port]) => {
+    const pid = listenerPid(port);
+    return pid ? [{ name, pid }] : [];
+  });
+  if (found.length === byPort.length) return found;
   return ['kafka', 'mongo', 'redis'].flatMap((name) => {
     try {
       const pid = Number(readFileSync(path.join(REPO_ROOT, '.local/stack/dev', `${name}.pid`), 'utf8').trim());
@@ -41,8 +68,8 @@ function stackProcesses(): { name: string; pid: number }[] {
  * Starts measuring the CPU use of some services, of the dev stack's servers and of the whole
  * machine; the function returned ends it.
  */
-export function cpuMeter(services: ServiceProcess[]): () => CpuUse {
-  const processes = [...services.map((p) => ({ name: p.name as string, pid: p.child.pid! })), ...stackProcesses()];
+export function cpuMeter(services: ServiceProcess[], env: Record<string, string | undefined> = {}): () => CpuUse {
+  const processes = [...services.map((p) => ({ name: p.name as string, pid: p.child.pid! })), ...stackProcesses(env)];
   const t0 = performance.now();
   const before = processes.map((p) => cpuSeconds(p.pid));
   const machine0 = machineTicks();

@@ -6,21 +6,33 @@ import { promisify } from 'node:util';
 import { allTopicDeclarations } from '@trackme/contracts';
 import { MongoClient } from 'mongodb';
 import { createKafka, createLogger, createRedis, ensureTopics, kafkaConnectionFromEnv, runMigrations } from '@trackme/platform';
-import { REPO_ROOT, spawnService, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
+import { REPO_ROOT, spawnService, stackFromEnv, waitUntilReady, type ServiceName, type ServiceProcess } from '@trackme/testkit';
 // @ts-expect-error a plain ES module shared with scripts/start.mjs
 import { devJwtSecret } from '../../scripts/lib/dev-secret.mjs';
 
 const run = promisify(execFile);
 const STACK = path.join(REPO_ROOT, 'deploy/local/stack.sh');
 
+/** The stack the benches run on: the one given by KAFKA_BROKERS, MONGO_URL and REDIS_URL, or else the dev stack (started when it is down). */
+async function stackEnv(): Promise<Record<string, string>> {
+  const given = stackFromEnv();
+  if (given) return given;
+  const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
+  if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('bash', [STACK, 'env', 'dev']);
+  return Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+}
+
 /**
- * The benches run on the dev stack (started here when it is down), in a namespace of their own:
- * topics prefixed `<namespace>.` and the database `trackme_<namespace>`, so `npm start`'s data is
- * untouched and seeded clients are kept from one run to the next.
+ * The benches run on the dev stack, or on the stack the environment names (e.g. the dev stack's
+ * Kafka and Redis with another Mongo-wire server), in a namespace of their own: topics prefixed
+ * `<namespace>.` and the database `trackme_<namespace>`, so `npm start`'s data is untouched and
+ * seeded clients are kept from one run to the next.
  */
-export async function benchEnv(namespace = 'bench'): Promise<Record<string, string>> {
-  const stack = await stackAddresses();
-  const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${namespace}$1`);
+export async function benchEnv(database = 'bench'): Promise<Record<string, string>> {
+  const stack = await stackEnv();
+  const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${database}$1`);
+  const namespace = namespaceOf(database, mongoUrl);
   const prefix = `${namespace}.`;
   const kafka = createKafka({ ...kafkaConnectionFromEnv(stack, 'bench'), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
   await Promise.all([ensureTopics(kafka, allTopicDeclarations(), prefix), runMigrations(mongoUrl)]);
@@ -42,14 +54,27 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
   };
 }
 
-/** The stack named by KAFKA_BROKERS, MONGO_URL and REDIS_URL (like the tests' global setup), else this checkout's dev stack, started when down. */
-async function stackAddresses(): Promise<Record<string, string>> {
-  const { KAFKA_BROKERS, MONGO_URL, REDIS_URL } = process.env;
-  if (KAFKA_BROKERS && MONGO_URL && REDIS_URL) return { KAFKA_BROKERS, MONGO_URL, REDIS_URL };
-  const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
-  if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
-  const { stdout } = await run('bash', [STACK, 'env', 'dev']);
-  return Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+/**
+ * The namespace of topics and Redis keys: a Mongo-wire server other than the dev stack's gets
+ * its own (suffixed with its port), so its read model and consumer offsets are not another
+ * server's while both share the dev stack's Kafka and Redis.
+ */
+function namespaceOf(database: string, mongoUrl: string): string {
+  const port = /^mongodb:\/\/[^/]*:(\d+)\//.exec(mongoUrl)?.[1];
+  return port && port !== '27017' ? `${database}-${port}` : database;
+}
+
+/** Which Mongo-wire server answers at `mongoUrl`, from its buildInfo: `SecantusDB 0.5.3`, `FerretDB v1.24.2`, `MongoDB 7.0.14`. */
+export async function mongoBackend(mongoUrl: string): Promise<string> {
+  const mongo = await MongoClient.connect(mongoUrl);
+  try {
+    const info = await mongo.db('admin').command({ buildInfo: 1 });
+    if (info['secantusVersion']) return `SecantusDB ${String(info['secantusVersion'])}`;
+    if (info['ferretdbVersion']) return `FerretDB ${String(info['ferretdbVersion'])}`;
+    return `MongoDB ${String(info['version'])}`;
+  } finally {
+    await mongo.close();
+  }
 }
 
 /** The namespace of the write benches (write-path, scale-out). */
@@ -62,7 +87,7 @@ export const WRITE_NAMESPACE = 'benchwrites';
  */
 export async function emptyBenchEnv(namespace: string): Promise<Record<string, string>> {
   const env = await benchEnv(namespace);
-  const cachePrefix = `trackme:${namespace}:read:`;
+  const cachePrefix = `trackme:${namespaceOf(namespace, env['MONGO_URL']!)}:read:`;
   const mongo = await MongoClient.connect(env['MONGO_URL']!);
   try {
     await mongo.db().dropDatabase();

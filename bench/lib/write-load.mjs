@@ -10,10 +10,11 @@
 //          (`connections` then caps the pool, default 1024); latency counts from the scheduled
 //          instant, so a late generator or a queue in the pool shows as latency, not as less load,
 //   template: a client body (no email), targets: [{id, email, stage}] clients to move,
-//   stages: [a, b] two neighbouring stages the targets move between, timeoutMs?: per request (30 s)
+//   stages: [a, b] two neighbouring stages the targets move between, timeoutMs?: per request (30 s),
+//   mix?: "both" (default), "creates" (POST only) or "moves" (PUT only)
 // }
 // Requests alternate POST /clients (template + a fresh email) and PUT /clients/{id}/stage (template +
-// the target's email + the other stage of the pair). A target is moved again only once its previous
+// the target's email + the other stage of the pair), or are all of one kind (`mix`). A target is moved again only once its previous
 // move answered, unless every target is in flight (counted as `overlapped`). Prints one JSON result:
 // counts, latency percentiles (ms), statuses, and the targets with the stage each is now in.
 import { randomUUID } from 'node:crypto';
@@ -63,7 +64,7 @@ let sent = 0;
 
 /** Sends the `n`th request; `from` is when its latency starts (performance.now()). */
 async function send(n, from) {
-  const method = n % 2 === 0 ? 'POST' : 'PUT';
+  const method = config.mix === 'creates' ? 'POST' : config.mix === 'moves' ? 'PUT' : n % 2 === 0 ? 'POST' : 'PUT';
   let target;
   let path = `${prefix}/clients`;
   let body;

@@ -44,7 +44,7 @@ export const login: Scenario = {
 
       const cpu: Record<'one' | 'four', number[]> = { one: [], four: [] };
       const measured = (name: 'one' | 'four', connections: number) => async (): Promise<LoadResult> => {
-        const stop = cpuMeter([gateway]);
+        const stop = cpuMeter([gateway], context.env);
         const result = await load(url, { ...options, connections });
         const gatewayPercent = stop().processes.find((p) => p.name === 'gateway')!.percent;
         cpu[name].push((gatewayPercent / 100 / result.rps) * 1000);

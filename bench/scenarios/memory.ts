@@ -53,7 +53,7 @@ export const memory: Scenario = {
       const readUrl = system.of('read')[0]!.metricsUrl;
       const lookupsBefore = await listLookups(readUrl);
       const samples: Record<ServiceName, number>[] = [sample()];
-      const meter = cpuMeter(system.processes);
+      const meter = cpuMeter(system.processes, system.env);
       const timer = setInterval(() => samples.push(sample()), SAMPLE_EVERY_MS);
       let list: LoadResult;
       let creates: Awaited<ReturnType<typeof createLoad>>;

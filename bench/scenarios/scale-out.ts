@@ -60,7 +60,7 @@ async function writes(context: BenchContext) {
       // the group's assignment settled, the code paths compiled
       await createLoad(system.api, context.authorization, { connections, seconds: warmup });
       const before = await Promise.all(system.of('clients').map(commandsHandled));
-      const meter = cpuMeter([...system.of('gateway'), ...system.of('clients'), ...system.of('read'), ...system.of('metrics')]);
+      const meter = cpuMeter([...system.of('gateway'), ...system.of('clients'), ...system.of('read'), ...system.of('metrics')], system.env);
       const result = await createLoad(system.api, context.authorization, { connections, seconds });
       const cpu = meter();
       const after = await Promise.all(system.of('clients').map(commandsHandled));
@@ -121,7 +121,7 @@ async function reads(context: BenchContext) {
     const details = new Map<LoadResult, { cpu: CpuUse; bytes?: number[] }>();
     const measure = (target: (typeof targets)[keyof typeof targets], balancer?: Balancer) => async () => {
       const bytesBefore = balancer?.targets.map((t) => t.bytes);
-      const meter = cpuMeter([target.gateway, ...target.reads]);
+      const meter = cpuMeter([target.gateway, ...target.reads], context.env);
       const result = await load(`${target.gateway.url}/api/v1${LIST}`, { connections, seconds, headers });
       const cpu = meter();
       details.set(result, { cpu, bytes: balancer?.targets.map((t, i) => t.bytes - bytesBefore![i]!) });

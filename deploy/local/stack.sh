@@ -1,40 +1,73 @@
 #!/usr/bin/env bash
 # Native local stack for machines without a Docker engine (docs/adr/0008-local-stack-without-docker.md):
 #   Kafka  — Apache Kafka broker jars from Maven Central, KRaft combined mode, Java 17
-#   Mongo  — mongod when on PATH, otherwise FerretDB built with Go (SQLite handler)
+#   Mongo  — the Mongo-wire server chosen by MONGO_BACKEND:
+#              secantusdb  SecantusDB's Rust server (secantusd-rs), built with cargo once per user
+#                          and version into ~/.cache/trackme/ (WiredTiger storage, GPL-2.0-only,
+#                          run as a separate process)
+#              ferretdb    FerretDB 1.24 built with Go (SQLite handler), the fallback
+#              mongod      a MongoDB server on PATH
+#              (default: mongod when on PATH, otherwise ferretdb)
 #   Redis  — Debian's redis-server
 #
-# usage: stack.sh provision|up|down|reset|status|env [dev|test]
-#   provision  download/build what is missing (cached under .local/, idempotent)
-#   up         provision, then start the profile's servers and wait until they answer
+# usage: stack.sh provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]
+#   provision  download/build what is missing (cached under .local/ and ~/.cache/trackme/, idempotent)
+#   up         provision, then start the profile's servers (all, or those named) and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
 #   status     print each server's state and address
 #   env        print the variables that reach the profile's servers (addresses and credentials)
+# The "bench" profile is a second open stack on its own ports, e.g. for a Mongo-wire server the
+# bench may kill (`npm run bench -- server-crash`) or to compare backends beside the dev stack.
 # The "test" profile uses its own ports and starts from an empty data folder every time. Its
 # servers ask for credentials like a deployment's: Kafka for SASL/SCRAM-SHA-512, Redis for an ACL
 # user and password. The passwords are made up at each fresh start and kept in its state folder
 # (credentials.env); they protect nothing but that throwaway stack. The dev profile stays open.
+# MONGO_PORT moves the profile's Mongo-wire server to another port, so a second backend can run
+# beside a running stack (e.g. `MONGO_BACKEND=secantusdb MONGO_PORT=27018 stack.sh up dev mongo`).
 set -euo pipefail
 
 KAFKA_VERSION=4.1.2
 LOG4J_VERSION=2.25.3
 FERRETDB_VERSION=v1.24.2
+SECANTUSDB_VERSION=0.5.3-beta.196
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache="$root/.local/cache"
 cmd=${1:-status}
 profile=${2:-dev}
+servers=("${@:3}")
+[ ${#servers[@]} -gt 0 ] || servers=(kafka mongo redis)
+for server in "${servers[@]}"; do
+  case "$server" in kafka | mongo | redis) ;; *) echo "unknown server '$server' (expected kafka, mongo or redis)" >&2; exit 2 ;; esac
+done
+wanted() { [[ " ${servers[*]} " == *" $1 "* ]]; }
 
 case "$profile" in
   dev)  kafka_port=9092;  ctrl_port=9093;  mongo_port=27017; redis_port=6379 ;;
   test) kafka_port=19092; ctrl_port=19093; mongo_port=37017; redis_port=16379 ;;
-  *) echo "unknown profile '$profile' (expected dev or test)" >&2; exit 2 ;;
+  bench) kafka_port=29092; ctrl_port=29093; mongo_port=47017; redis_port=26379 ;;
+  *) echo "unknown profile '$profile' (expected dev, test or bench)" >&2; exit 2 ;;
 esac
+mongo_port=${MONGO_PORT:-$mongo_port}
 state="$root/.local/stack/$profile"
+if [ -n "${MONGO_BACKEND:-}" ]; then
+  mongo_backend=$MONGO_BACKEND
+elif command -v mongod >/dev/null; then
+  mongo_backend=mongod
+else
+  mongo_backend=ferretdb
+fi
+case "$mongo_backend" in
+  secantusdb | ferretdb | mongod) ;;
+  *) echo "unknown MONGO_BACKEND '$mongo_backend' (expected secantusdb, ferretdb or mongod)" >&2; exit 2 ;;
+esac
 kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
 # bump the build tag whenever the build steps below change, so cached binaries are rebuilt
 FERRETDB_BUILD=$FERRETDB_VERSION-idindex1-updateconns1
 ferretdb_bin="$cache/ferretdb-$FERRETDB_BUILD/ferretdb"
+# built once per user and exact version: a fresh clone (CI) finds it there
+secantusdb_home="${XDG_CACHE_HOME:-$HOME/.cache}/trackme/secantusdb-$SECANTUSDB_VERSION"
+secantusdb_bin="$secantusdb_home/bin/secantusd-rs"
 
 log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
 
@@ -78,8 +111,25 @@ provision_kafka() {
   touch "$kafka_libs/.complete"
 }
 
+provision_secantusdb() {
+  [ -x "$secantusdb_bin" ] && return
+  command -v cargo >/dev/null || { log "Rust's cargo is required to build SecantusDB (or choose MONGO_BACKEND=ferretdb)"; exit 1; }
+  log "building SecantusDB $SECANTUSDB_VERSION with cargo (first run for this user only, about 15 minutes)"
+  mkdir -p "$secantusdb_home"
+  # --locked: the crate's own lock file; the crate declares a newer Rust than it needs
+  nice -n 10 cargo install secantus-mdb --version "$SECANTUSDB_VERSION" --locked --ignore-rust-version \
+    --root "$secantusdb_home.tmp" >"$secantusdb_home.log" 2>&1 ||
+    { tail -30 "$secantusdb_home.log" >&2; log "SecantusDB build failed"; exit 1; }
+  mkdir -p "$secantusdb_home/bin"
+  mv "$secantusdb_home.tmp/bin/secantusd-rs" "$secantusdb_bin"
+  rm -rf "$secantusdb_home.tmp"
+}
+
 provision_mongo() {
-  command -v mongod >/dev/null && return
+  case "$mongo_backend" in
+    mongod) command -v mongod >/dev/null || { log "MONGO_BACKEND=mongod needs mongod on PATH"; exit 1; }; return ;;
+    secantusdb) provision_secantusdb; return ;;
+  esac
   [ -x "$ferretdb_bin" ] && return
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION with Go (first run only)"
@@ -120,12 +170,18 @@ EOF
 
 provision() {
   mkdir -p "$cache"
-  provision_redis
-  provision_kafka
-  provision_mongo
+  if wanted redis; then provision_redis; fi
+  if wanted kafka; then provision_kafka; fi
+  if wanted mongo; then provision_mongo; fi
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# a killed server nobody has reaped yet (a zombie) is not alive
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat" 2>/dev/null
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -168,17 +224,30 @@ start_redis() {
 start_mongo() {
   pid_alive "$state/mongo.pid" && return
   assert_port_free mongo "$mongo_port" || return 1
-  mkdir -p "$state/mongo"
-  if command -v mongod >/dev/null; then
-    mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
-      >"$state/logs/mongo.log" 2>&1 9>&- &
-  else
-    "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/mongo/" \
-      --listen-addr="127.0.0.1:$mongo_port" --telemetry=disable \
-      --state-dir="$state/mongo" --debug-addr=- --log-level=warn \
-      >"$state/logs/mongo.log" 2>&1 9>&- &
-  fi
+  case "$mongo_backend" in
+    mongod)
+      mkdir -p "$state/mongo"
+      mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
+        >"$state/logs/mongo.log" 2>&1 9>&- &
+      ;;
+    secantusdb)
+      # --sync-on-commit: an acknowledged write survives a kill -9 (without it the last ones are
+      # lost); the cache is sized for a shared development machine, not WiredTiger's 4 GB default
+      mkdir -p "$state/secantusdb"
+      "$secantusdb_bin" --host 127.0.0.1 --port "$mongo_port" --storage-path "$state/secantusdb" \
+        --sync-on-commit --cache-size 512M --log-level WARNING \
+        >"$state/logs/mongo.log" 2>&1 9>&- &
+      ;;
+    ferretdb)
+      mkdir -p "$state/mongo"
+      "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/mongo/" \
+        --listen-addr="127.0.0.1:$mongo_port" --telemetry=disable \
+        --state-dir="$state/mongo" --debug-addr=- --log-level=warn \
+        >"$state/logs/mongo.log" 2>&1 9>&- &
+      ;;
+  esac
   echo $! >"$state/mongo.pid"
+  echo "$mongo_backend" >"$state/mongo.backend"
   wait_port mongo "$mongo_port" "$state/mongo.pid" "$state/logs/mongo.log" 30
 }
 
@@ -223,16 +292,17 @@ up() {
   fi
   mkdir -p "$state/logs"
   if secured; then make_credentials; load_credentials; fi
-  start_redis & local r=$!
-  start_mongo & local m=$!
-  start_kafka & local k=$!
-  local failed=0
-  wait $r || failed=1
-  wait $m || failed=1
-  wait $k || failed=1
+  local name pids=() failed=0
+  for name in redis mongo kafka; do
+    if wanted "$name"; then "start_$name" & pids+=($!); fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   if [ $failed -ne 0 ]; then down; exit 1; fi
-  log "up: kafka 127.0.0.1:$kafka_port, mongo 127.0.0.1:$mongo_port, redis 127.0.0.1:$redis_port"
+  log "up: ${servers[*]} (kafka 127.0.0.1:$kafka_port, mongo $(running_backend) 127.0.0.1:$mongo_port, redis 127.0.0.1:$redis_port)"
 }
+
+# the backend the profile's Mongo-wire server was started with (the selection may have changed since)
+running_backend() { cat "$state/mongo.backend" 2>/dev/null || echo "$mongo_backend"; }
 
 stop_one() { # name
   local pidfile="$state/$1.pid"
@@ -247,18 +317,19 @@ stop_one() { # name
 
 down() {
   # Kafka first: it flushes faster while its clients can still disconnect cleanly
-  stop_one kafka
-  stop_one mongo
-  stop_one redis
+  if wanted kafka; then stop_one kafka; fi
+  if wanted mongo; then stop_one mongo; fi
+  if wanted redis; then stop_one redis; fi
   log "down"
 }
 
 status() {
   local name port rc=0
-  for name in kafka mongo redis; do
+  for name in "${servers[@]}"; do
     eval "port=\$${name}_port"
     if pid_alive "$state/$name.pid" && port_open "$port"; then
-      printf '%-6s up    127.0.0.1:%s (pid %s)\n' "$name" "$port" "$(cat "$state/$name.pid")"
+      printf '%-6s up    127.0.0.1:%s (pid %s%s)\n' "$name" "$port" "$(cat "$state/$name.pid")" \
+        "$([ "$name" = mongo ] && echo ", $(running_backend)")"
     else
       printf '%-6s down  127.0.0.1:%s\n' "$name" "$port"; rc=3
     fi
@@ -292,8 +363,14 @@ case "$cmd" in
   up) lock; up ;;
   down) lock; down ;;
   # drops the profile's data (topics, databases, Redis): a clean slate, e.g. before benchmarks
-  reset) lock; down; rm -rf "$state" ;;
+  reset)
+    lock; down
+    if [ ${#servers[@]} -eq 3 ]; then rm -rf "$state"; else
+      for server in "${servers[@]}"; do
+        case "$server" in mongo) rm -rf "$state/mongo" "$state/secantusdb" ;; *) rm -rf "${state:?}/$server" ;; esac
+      done
+    fi ;;
   status) status ;;
   env) print_env ;;
-  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]" >&2; exit 2 ;;
 esac

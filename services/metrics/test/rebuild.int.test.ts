@@ -28,12 +28,13 @@ beforeAll(async () => {
   await db.collection('clients').insertMany([
     // today: in data_consent, app installed (it was not), autopayment of k1 enabled (it was not)
     {
-      _id: 'a', ...base, stage: 'data_consent', app: 'installed', contracts: [{ id: 'k1', autopayment: 'enabled' }],
+      _id: 'a', ...base, email_normalized: 'ann@example.com', stage: 'data_consent', app: 'installed', contracts: [{ id: 'k1', autopayment: 'enabled' }],
       registration_date: at('2026-10-30T09:00:00Z'), last_updated: at('2026-11-02T10:00:00Z'), version: 5,
     },
     // deleted on 11-04, in registration, never changed before
     {
-      _id: 'b', ...base, email: 'bo@example.com', last_login: null, stage: 'registration', app: 'not_installed', contracts: [],
+      // stored as the clients service stores them: the unique email index holds every document
+      _id: 'b', ...base, email: 'bo@example.com', email_normalized: 'deleted:b', last_login: null, stage: 'registration', app: 'not_installed', contracts: [],
       registration_date: at('2026-11-01T09:00:00Z'), last_updated: at('2026-11-04T09:00:00Z'), version: 2, deleted: true,
     },
   ] as never[]);

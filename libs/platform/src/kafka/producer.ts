@@ -128,26 +128,37 @@ export class MessageProducer {
    * Many messages go out in several requests, each under the broker's request size limit.
    */
   async send(topic: string, messages: OutboundMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+    await this.sendTogether([{ topic, messages }]);
+  }
+
+  /**
+   * Publishes messages to several topics in one produce request where they fit (the events and
+   * the replies of a wave of commands): one round trip instead of one per topic.
+   */
+  async sendTogether(batches: Array<{ topic: string; messages: OutboundMessage[] }>): Promise<void> {
     const correlationId = currentCorrelationId();
-    const records = messages.map((m) => ({
-      key: m.key,
-      value: m.value,
-      headers: { ...(correlationId ? { [Headers.correlationId]: correlationId } : {}), ...m.headers },
-    }));
-    const physical = topicFor(this.topicPrefix, topic);
-    const spans = producerSpans(physical, records);
-    const bytes = records.reduce((n, r) => n + sizeOf(r), 0);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.queue.push({ topic: physical, records, bytes, resolve, reject });
-        void this.drain();
+    const queued = batches
+      .filter((batch) => batch.messages.length > 0)
+      .map(({ topic, messages }) => {
+        const records = messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          headers: { ...(correlationId ? { [Headers.correlationId]: correlationId } : {}), ...m.headers },
+        }));
+        const physical = topicFor(this.topicPrefix, topic);
+        const spans = producerSpans(physical, records);
+        const bytes = records.reduce((n, r) => n + sizeOf(r), 0);
+        return new Promise<void>((resolve, reject) => this.queue.push({ topic: physical, records, bytes, resolve, reject })).then(
+          () => spans.settle(),
+          (error: unknown) => {
+            spans.settle(error);
+            throw error;
+          },
+        );
       });
-      spans.settle();
-    } catch (error) {
-      spans.settle(error);
-      throw error;
-    }
+    if (queued.length === 0) return;
+    void this.drain();
+    await Promise.all(queued);
   }
 
   /** Sends what is queued, a request at a time, each holding as many queued sends as fit. */
@@ -200,6 +211,11 @@ export class MessageProducer {
       topic,
       items.map((item) => envelopeRecord(item)),
     );
+  }
+
+  /** Publishes envelopes of several topics together, each topic's in order (see `sendTogether`). */
+  async publishEnvelopesTogether(batches: Array<{ topic: string; items: KeyedEnvelope[] }>): Promise<void> {
+    await this.sendTogether(batches.map(({ topic, items }) => ({ topic, messages: items.map((item) => envelopeRecord(item)) })));
   }
 }
 

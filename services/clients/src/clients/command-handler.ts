@@ -1,4 +1,4 @@
-import { Topics, type ChangeEvent, type CommandOutcome, type StageProcess } from '@trackme/contracts';
+import { type ChangeEvent, type CommandOutcome, type StageProcess } from '@trackme/contracts';
 import { laps, type Logger, type MessageProducer } from '@trackme/platform';
 import { createApplyOne } from './apply-one.js';
 import { changeEventsOf } from './change-events.js';
@@ -23,8 +23,9 @@ export interface CommandHandlerDeps {
 /**
  * Applies client commands (docs/architecture.md, "Write path") so that any redelivery is harmless:
  * 1. the decision, its events (outbox) and the command id are written in one document write;
- * 2. history rows and events are published from the outbox (outbox-relay.ts);
- * 3. the reply is published, then the outbox is cleared.
+ * 2. history rows, events and replies are published from the outbox (outbox-relay.ts), the replies
+ *    in the events' produce request;
+ * 3. the outbox is cleared.
  * A redelivered command finds its id on the client and replays its outcome, publishing the outbox
  * again if a crash interrupted step 2 or 3 (consumers dedup events by id). Refusals of an existing
  * client are remembered the same way; a refused create has no document to remember it on and is
@@ -97,13 +98,11 @@ export function createCommandHandler({ repository, directory, producer, process,
       answered.push({ item, outcome: decidedOutcome(decision.outcome, decision.client) });
     });
 
-    await relay.relay(written);
-    lap('relay');
-    await producer.publishEnvelopes(
-      Topics.commandReplies,
+    await relay.relay(
+      written,
       answered.map(({ item, outcome }) => replyOf(item, outcome)),
     );
-    lap('reply');
+    lap('relay_and_reply');
     await relay.settle(written);
     lap('settle');
     for (const item of alone) await applyOne(item);

@@ -93,22 +93,29 @@ export class CounterStore {
    * alone: a filter on `o` as well makes each upsert several times slower on the Mongo-wire floor).
    */
   private async apply(record: BatchRecord, counters: BatchRecord['counters'], fresh: ReadonlySet<string> = new Set()): Promise<void> {
-    const inserts = record.clients.filter((state) => fresh.has(state._id));
+    // states and counters are separate documents, and the batch record already says what to redo: both at once
+    await Promise.all([this.writeStates(record.clients, fresh), this.addCounters(record.to, counters)]);
+  }
+
+  private async writeStates(states: ClientState[], fresh: ReadonlySet<string>): Promise<void> {
+    const inserts = states.filter((state) => fresh.has(state._id));
     // a state stored meanwhile (by the run this one repeats) is replaced like any other
     const taken = new Set((await insertManyExceptDuplicates(this.clients, inserts)).map((index) => inserts[index]!._id));
-    const replaces = record.clients.filter((state) => !fresh.has(state._id) || taken.has(state._id));
-    if (replaces.length > 0) {
-      await this.clients.bulkWrite(
-        replaces.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
-        { ordered: false },
-      );
-    }
+    const replaces = states.filter((state) => !fresh.has(state._id) || taken.has(state._id));
+    if (replaces.length === 0) return;
+    await this.clients.bulkWrite(
+      replaces.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  private async addCounters(to: number, counters: BatchRecord['counters']): Promise<void> {
     if (counters.length === 0) return;
     await this.counters.bulkWrite(
       counters.map(({ _id, inc }) => ({
         updateOne: {
           filter: { _id },
-          update: { $inc: Object.fromEntries(Object.entries(inc).map(([field, delta]) => [`c.${field}`, delta])), $set: { o: record.to } },
+          update: { $inc: Object.fromEntries(Object.entries(inc).map(([field, delta]) => [`c.${field}`, delta])), $set: { o: to } },
           upsert: true,
         },
       })),
