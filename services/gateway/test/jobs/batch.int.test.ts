@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authed, isolatedEnv, runInProcess, tokenFor, waitFor, type InProcessService } from '@trackme/testkit';
+import { composeClients } from '../../../clients/src/compose.js';
+import { ClientsConfigSchema } from '../../../clients/src/config.js';
+import { composeRead } from '../../../read/src/compose.js';
+import { ReadConfigSchema } from '../../../read/src/config.js';
+import { composeGateway } from '../../src/compose.js';
+import { GatewayConfigSchema, type GatewayConfig } from '../../src/config.js';
+
+// gateway (with its job runner), clients and read in this process, against the real stack
+let gateway: InProcessService<GatewayConfig>;
+const others: Array<{ stop(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  const env = await isolatedEnv();
+  const clients = await runInProcess('clients', ClientsConfigSchema, composeClients, { ...env, KAFKA_SESSION_TIMEOUT_MS: '6000' });
+  const read = await runInProcess('read', ReadConfigSchema, composeRead, { ...env });
+  others.push(clients, read);
+  const address = read.app.server.address();
+  const readPort = typeof address === 'object' && address ? address.port : 0;
+  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}` });
+  for (const service of [clients, gateway]) {
+    await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'ready', timeoutMs: 30_000 });
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  for (const service of others) await service.stop();
+});
+
+const api = async (method: string, url: string, payload?: object, headers: Record<string, string> = {}) =>
+  gateway.app.inject(await authed({ method: method as 'GET', url: `/api/v1${url}`, ...(payload ? { payload } : {}), headers }));
+const person = (tag: string) => ({ name: `Person ${tag}`, email: `${tag}-${randomUUID()}@example.com` });
+
+async function finished(location: string) {
+  return waitFor(
+    async () => {
+      const job = (await gateway.app.inject(await authed({ url: location }))).json().data;
+      return ['succeeded', 'partially_failed', 'failed', 'cancelled'].includes(job.status) && job;
+    },
+    { what: `job ${location}`, timeoutMs: 60_000, intervalMs: 200 },
+  );
+}
+
+describe('POST /clients/batch', () => {
+  it('answers a small batch item by item: a bad item or a repeated email never refuses its neighbours', async () => {
+    const first = person('batch');
+    const answer = await api('POST', '/clients/batch', { items: [first, { name: 'No email' }, { ...person('x'), stage: 'moon' }, { ...first, name: 'Again' }] });
+    expect(answer.statusCode).toBe(200);
+    const [created, noEmail, badStage, repeated] = answer.json().data.results;
+    expect(created).toMatchObject({ index: 0, status: 'created' });
+    expect(noEmail).toMatchObject({ index: 1, status: 'invalid', errors: [{ field: 'email' }] });
+    expect(badStage).toMatchObject({ status: 'invalid', errors: [{ field: 'stage', message: 'unknown stage "moon"' }] });
+    expect(repeated).toMatchObject({ status: 'invalid', code: 'duplicate_email', errors: [{ field: 'email', message: 'repeats item 0' }] });
+    const client = await api('GET', `/clients/${created.id}`, undefined, { 'cache-control': 'no-cache' });
+    expect(client.json().data).toMatchObject({ email: first.email, name: first.name });
+  });
+
+  it('upserts by email: a known email updates its client, a new one is created', async () => {
+    const known = person('known');
+    const id = (await api('POST', '/clients', known)).json().data.id;
+    await waitFor(async () => (await api('GET', `/clients?email=${encodeURIComponent(known.email)}`, undefined, { 'cache-control': 'no-cache' })).json().data.length === 1, { what: 'read model' });
+    const answer = await api('POST', '/clients/batch', { mode: 'upsert', items: [{ ...known, email: known.email.toUpperCase(), source: 'fair' }, person('fresh')] });
+    const [updated, fresh] = answer.json().data.results;
+    expect(updated).toMatchObject({ status: 'updated', id });
+    expect(fresh).toMatchObject({ status: 'created' });
+    expect((await api('GET', `/clients/${id}`, undefined, { 'cache-control': 'no-cache' })).json().data.source).toBe('fair');
+  });
+
+  it('replays a batch retried with its Idempotency-Key, creating nothing twice', async () => {
+    const body = { items: [person('idem'), person('idem')] };
+    const key = randomUUID();
+    const first = await api('POST', '/clients/batch', body, { 'idempotency-key': key });
+    const again = await api('POST', '/clients/batch', body, { 'idempotency-key': key });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect((await api('POST', '/clients/batch', { items: [person('other')] }, { 'idempotency-key': key })).statusCode).toBe(422);
+  });
+
+  it('runs a batch over 100 items as a job whose changes carry the job as actor and correlation', async () => {
+    const items = Array.from({ length: 130 }, (_, i) => person(`job${i}`));
+    items[7] = { name: 'Broken', email: 'not-an-email' };
+    const answer = await api('POST', '/clients/batch', { items });
+    expect(answer.statusCode).toBe(202);
+    const location = answer.headers['location'] as string;
+    expect(location).toBe(`/api/v1/jobs/${answer.json().data.id}`);
+    const job = await finished(location);
+    expect(job).toMatchObject({ kind: 'batch', status: 'partially_failed', counts: { total: 130, done: 130, succeeded: 129, refused: 0, failed: 1 }, eta_seconds: 0 });
+    const report = (await gateway.app.inject(await authed({ url: `${location}?items_status=failed` }))).json().data.items;
+    expect(report).toMatchObject({ matching: 1, data: [{ index: 7, status: 'failed', errors: [{ field: 'email' }] }] });
+    const one = (await gateway.app.inject(await authed({ url: `${location}?items_offset=3&items_limit=1` }))).json().data.items.data[0];
+    expect(one).toMatchObject({ index: 3, status: 'succeeded', outcome: 'created' });
+    const history = (await api('GET', `/clients/${one.client_id}/history`)).json().data;
+    expect(history[0]).toMatchObject({ type: 'ClientCreated', correlation_id: job.id, actor: { subject: `job:${job.id}`, role: 'admin' } });
+  });
+
+  it('lets only admins and super users start or see jobs', async () => {
+    const manager = { authorization: `Bearer ${await tokenFor('manager')}` };
+    expect((await api('POST', '/clients/batch', { items: [person('m')] }, manager)).statusCode).toBe(403);
+    expect((await api('GET', `/jobs/${randomUUID()}`, undefined, manager)).statusCode).toBe(403);
+    expect((await api('GET', `/jobs/${randomUUID()}`)).statusCode).toBe(404);
+    expect((await api('POST', '/clients/batch', { items: [] })).statusCode).toBe(400);
+  });
+});
