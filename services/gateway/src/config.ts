@@ -74,6 +74,12 @@ export const GatewayConfigSchema = Type.Object({
     maximum: 1_000,
     description: "Job items one gateway keeps in flight at once: the lane that keeps a job's commands from crowding out interactive writes",
   }),
+  JOB_LEASE_MS: Type.Integer({
+    default: 15_000,
+    minimum: 1_000,
+    maximum: 600_000,
+    description: 'How long a job stays with the gateway running it without news from it: a job whose gateway died resumes elsewhere after this',
+  }),
   IMPORT_MAX_BYTES: Type.Integer({ default: 52_428_800, minimum: 1_024, maximum: 1_073_741_824, description: 'Largest file POST /clients/import accepts (413 above it)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });

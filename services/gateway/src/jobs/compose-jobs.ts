@@ -20,6 +20,7 @@ export function composeJobs(parts: { config: GatewayConfig; db: Db; write: Write
     owner: randomUUID(),
     window: config.JOB_WINDOW,
     retentionMs,
+    leaseMs: config.JOB_LEASE_MS,
     ready: () => write.bus.isReady,
   });
   runner.start();
