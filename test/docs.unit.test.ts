@@ -35,6 +35,7 @@ describe('the committed OpenAPI document', () => {
       '/auth/register',
       '/clients',
       '/clients/batch',
+      '/clients/bulk',
       '/clients/{id}',
       '/clients/{id}/history',
       '/clients/{id}/stage',

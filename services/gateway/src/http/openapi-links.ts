@@ -43,6 +43,7 @@ const LINKS: Record<string, Record<string, Record<string, unknown>>> = {
   patchClient: { '200': ofChangedClient, '202': ofQueuedWrite },
   deleteClient: { '202': ofQueuedWrite },
   batchClients: { '202': ofJob },
+  bulkClients: { '202': ofJob },
   triggerRollup: { '202': { GetRollupJob: link('getRollupJob', '/data/id', "The job's progress") } },
 };
 

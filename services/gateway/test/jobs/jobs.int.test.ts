@@ -104,3 +104,53 @@ describe('POST /clients/batch', () => {
     expect((await api('POST', '/clients/batch', { items: [] })).statusCode).toBe(400);
   });
 });
+
+describe('POST /clients/bulk', () => {
+  async function seed(count: number) {
+    const source = `bulk-${randomUUID().slice(0, 8)}`;
+    const made = await api('POST', '/clients/batch', { items: Array.from({ length: count }, (_, i) => ({ ...person(`b${i}`), source })) });
+    const ids = made.json().data.results.map((r: { id: string }) => r.id) as string[];
+    await waitFor(async () => (await api('GET', `/clients?source=${source}`, undefined, { 'cache-control': 'no-cache' })).json().data.length === count, { what: 'read model' });
+    return { source, ids };
+  }
+  const stageOf = async (id: string) => (await api('GET', `/clients/${id}`, undefined, { 'cache-control': 'no-cache' })).json().data.stage;
+
+  it('moves every client of the filter to the next stage, keeping their other fields', async () => {
+    const { source, ids } = await seed(3);
+    const answer = await api('POST', '/clients/bulk', { filter: { source }, action: { type: 'stage', stage: 'next' } });
+    expect(answer.statusCode).toBe(202);
+    const job = await finished(answer.headers['location'] as string);
+    expect(job).toMatchObject({ kind: 'bulk', status: 'succeeded', counts: { total: 3, succeeded: 3 }, spec: { filter: { source }, action: { type: 'stage', stage: 'next' } } });
+    for (const id of ids) expect(await stageOf(id)).toBe('product_selection');
+    expect((await api('GET', `/clients/${ids[0]}`, undefined, { 'cache-control': 'no-cache' })).json().data.source).toBe(source);
+  });
+
+  it('reports the moves the process refuses instead of forcing them', async () => {
+    const { source, ids } = await seed(2);
+    const first = (await api('GET', `/clients/${ids[0]}`, undefined, { 'cache-control': 'no-cache' })).json().data;
+    expect((await api('PUT', `/clients/${ids[0]}/stage`, { name: first.name, email: first.email, source, stage: 'product_selection' })).statusCode).toBe(200);
+    const answer = await api('POST', '/clients/bulk', { filter: { source }, action: { type: 'stage', stage: 'data_consent' } });
+    const job = await finished(answer.headers['location'] as string);
+    expect(job.status).toBe('partially_failed');
+    const refused = job.items.data.find((item: { status: string }) => item.status === 'refused');
+    expect(refused).toMatchObject({ client_id: ids[1], code: expect.any(String), message: expect.stringContaining('not allowed') });
+    expect(await stageOf(ids[1]!)).toBe('registration');
+    expect(await stageOf(ids[0]!)).toBe('data_consent');
+  });
+
+  it('deactivates, then deletes, the clients of a filter', async () => {
+    const { source, ids } = await seed(2);
+    const off = await finished((await api('POST', '/clients/bulk', { filter: { source }, action: { type: 'set_active', is_active: false } })).headers['location'] as string);
+    expect(off.counts).toMatchObject({ total: 2, succeeded: 2 });
+    await waitFor(async () => (await api('GET', `/clients?source=${source}&is_active=false`, undefined, { 'cache-control': 'no-cache' })).json().data.length === 2, { what: 'read model' });
+    const gone = await finished((await api('POST', '/clients/bulk', { filter: { source, is_active: false }, action: { type: 'delete' } })).headers['location'] as string);
+    expect(gone.items.data.map((item: { outcome: string }) => item.outcome)).toEqual(['deleted', 'deleted']);
+    for (const id of ids) expect((await api('GET', `/clients/${id}`, undefined, { 'cache-control': 'no-cache' })).statusCode).toBe(404);
+  });
+
+  it('refuses an unknown stage up front, naming the field', async () => {
+    const answer = await api('POST', '/clients/bulk', { filter: {}, action: { type: 'stage', stage: 'moon' } });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().errors).toEqual([{ field: 'action.stage', message: 'unknown stage "moon"' }]);
+  });
+});
