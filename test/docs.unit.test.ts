@@ -36,6 +36,7 @@ describe('the committed OpenAPI document', () => {
       '/clients',
       '/clients/batch',
       '/clients/bulk',
+      '/clients/import',
       '/clients/{id}',
       '/clients/{id}/history',
       '/clients/{id}/stage',

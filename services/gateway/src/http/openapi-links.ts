@@ -44,6 +44,7 @@ const LINKS: Record<string, Record<string, Record<string, unknown>>> = {
   deleteClient: { '202': ofQueuedWrite },
   batchClients: { '202': ofJob },
   bulkClients: { '202': ofJob },
+  importClients: { '202': ofJob },
   triggerRollup: { '202': { GetRollupJob: link('getRollupJob', '/data/id', "The job's progress") } },
 };
 

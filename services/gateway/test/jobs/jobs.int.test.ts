@@ -19,7 +19,7 @@ beforeAll(async () => {
   others.push(clients, read);
   const address = read.app.server.address();
   const readPort = typeof address === 'object' && address ? address.port : 0;
-  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}` });
+  gateway = await runInProcess('gateway', GatewayConfigSchema, composeGateway, { ...env, READ_URL: `http://127.0.0.1:${readPort}`, IMPORT_MAX_BYTES: '20000' });
   for (const service of [clients, gateway]) {
     await waitFor(async () => (await service.app.inject({ url: '/readyz' })).statusCode === 200, { what: 'ready', timeoutMs: 30_000 });
   }
@@ -152,5 +152,58 @@ describe('POST /clients/bulk', () => {
     const answer = await api('POST', '/clients/bulk', { filter: {}, action: { type: 'stage', stage: 'moon' } });
     expect(answer.statusCode).toBe(400);
     expect(answer.json().errors).toEqual([{ field: 'action.stage', message: 'unknown stage "moon"' }]);
+  });
+});
+
+describe('POST /clients/import', () => {
+  const upload = async (body: string, type: string, query = '') =>
+    gateway.app.inject(await authed({ method: 'POST', url: `/api/v1/clients/import${query}`, payload: body, headers: { 'content-type': type } }));
+
+  it('imports a CSV through a header mapping and reports every bad line by its number', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const csv = [
+      'Full name,E-mail,stage,is_active,Notes',
+      `Ann,ann-${tag}@example.com,registration,true,vip`,
+      `Bob,bob-${tag}@example.com,moon,true,`,
+      `Cy,cy-${tag}@example.com,,maybe,`,
+      `Dee,ANN-${tag}@example.com,,,`,
+      `Eve,eve-${tag}@example.com,,false`,
+      `Fay,fay-${tag}@example.com,,false,,extra`,
+    ].join('\n');
+    const answer = await upload(csv, 'text/csv', `?mapping=${encodeURIComponent('Full name:name,E-mail:email')}`);
+    expect(answer.statusCode).toBe(202);
+    const job = await finished(answer.headers['location'] as string);
+    expect(job).toMatchObject({ kind: 'import', status: 'partially_failed', counts: { total: 6, succeeded: 1, failed: 5 }, spec: { format: 'csv', ignored_columns: ['Notes'] } });
+    const byLine = Object.fromEntries(job.items.data.map((item: { line: number }) => [item.line, item]));
+    expect(byLine[2]).toMatchObject({ status: 'succeeded', outcome: 'created' });
+    expect(byLine[3]).toMatchObject({ status: 'failed', errors: [{ field: 'stage', message: 'unknown stage "moon"' }] });
+    expect(byLine[4]).toMatchObject({ status: 'failed', errors: [{ field: 'is_active' }] });
+    expect(byLine[5]).toMatchObject({ status: 'failed', code: 'duplicate_email', errors: [{ field: 'email', message: 'repeats line 2' }] });
+    expect(byLine[6]).toMatchObject({ status: 'failed', code: 'malformed_line' });
+    expect(byLine[7]).toMatchObject({ status: 'failed', code: 'malformed_line' });
+    const ann = (await api('GET', `/clients/${byLine[2].client_id}`, undefined, { 'cache-control': 'no-cache' })).json().data;
+    expect(ann).toMatchObject({ name: 'Ann', email: `ann-${tag}@example.com`, is_active: true });
+  });
+
+  it('checks a file in a dry run and writes nothing', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const ndjson = `{"name":"Gil","email":"gil-${tag}@example.com"}\nnot json\n{"name":"Hal","email":"hal-${tag}@example.com","is_active":"yes"}\n`;
+    const answer = await upload(ndjson, 'application/x-ndjson', '?dry_run=true');
+    expect(answer.statusCode).toBe(202);
+    const job = answer.json().data;
+    expect(job).toMatchObject({ dry_run: true, status: 'partially_failed', counts: { total: 3, succeeded: 1, failed: 2 } });
+    expect(job.items.data.map((item: { line: number; status: string }) => [item.line, item.status])).toEqual([[1, 'succeeded'], [2, 'failed'], [3, 'failed']]);
+    const listed = await api('GET', `/clients?email=${encodeURIComponent(`gil-${tag}@example.com`)}`, undefined, { 'cache-control': 'no-cache' });
+    expect(listed.json().data).toEqual([]);
+  });
+
+  it('refuses a file over IMPORT_MAX_BYTES with 413, and an unknown mapping field naming it', async () => {
+    const big = `name,email\n${'x,y@example.com\n'.repeat(2_000)}`;
+    const answer = await upload(big, 'text/csv');
+    expect(answer.statusCode).toBe(413);
+    expect(answer.json()).toMatchObject({ code: 'file_too_large' });
+    const badMapping = await upload('a,b\n', 'text/csv', '?mapping=a:nickname');
+    expect(badMapping.statusCode).toBe(400);
+    expect(badMapping.json().errors[0].field).toBe('mapping');
   });
 });
