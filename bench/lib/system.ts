@@ -19,10 +19,7 @@ const STACK = path.join(REPO_ROOT, 'deploy/local/stack.sh');
  * untouched and seeded clients are kept from one run to the next.
  */
 export async function benchEnv(namespace = 'bench'): Promise<Record<string, string>> {
-  const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
-  if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
-  const { stdout } = await run('bash', [STACK, 'env', 'dev']);
-  const stack = Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const stack = await devStack();
   const mongoUrl = stack['MONGO_URL']!.replace(/\/[^/?]*(\?|$)/, `/trackme_${namespace}$1`);
   const prefix = `${namespace}.`;
   const kafka = createKafka({ ...kafkaConnectionFromEnv(stack, 'bench'), clientId: 'trackme-bench-setup' }, createLogger('bench', 'silent'));
@@ -43,6 +40,19 @@ export async function benchEnv(namespace = 'bench'): Promise<Record<string, stri
     RATE_LIMIT_NO_CACHE_PER_CALLER: '0',
     LOG_LEVEL: 'warn',
   };
+}
+
+/**
+ * The dev stack's variables: the given KAFKA_BROKERS, MONGO_URL and REDIS_URL when all three are
+ * set (a stack started elsewhere, as the tests take it), else the stack.sh dev profile, started if down.
+ */
+async function devStack(): Promise<Record<string, string>> {
+  const { KAFKA_BROKERS, MONGO_URL, REDIS_URL } = process.env;
+  if (KAFKA_BROKERS && MONGO_URL && REDIS_URL) return { KAFKA_BROKERS, MONGO_URL, REDIS_URL };
+  const up = await run('bash', [STACK, 'status', 'dev']).then(() => true, () => false);
+  if (!up) await run('bash', [STACK, 'up', 'dev'], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('bash', [STACK, 'env', 'dev']);
+  return Object.fromEntries(stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
 /** The namespace of the write benches (write-path, scale-out). */

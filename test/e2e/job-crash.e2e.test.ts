@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { Topics } from '@trackme/contracts';
-import { http, isolatedEnv, spawnService, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
+import { adminHeaders, http, isolatedEnv, spawnService, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
 
 const ITEMS = 700;
 const KILLS = 3;
@@ -89,4 +89,11 @@ describe('a job whose gateway is killed (SIGKILL) at random moments', () => {
     // a redelivered event keeps its id; no client was created by two different events
     expect(new Set(created.map((m) => m.envelope.id)).size).toBe(ITEMS);
   }, 420_000);
+
+  it('reads an import uploaded over a real connection as it streams in', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ name: `Upload ${i}`, email: `upload-${randomUUID()}@example.com` })).join('\n');
+    const response = await fetch(`${gateway.url}/api/v1/clients/import?dry_run=true`, { method: 'POST', headers: { ...(await adminHeaders()), 'content-type': 'application/x-ndjson' }, body: lines });
+    expect(response.status).toBe(202);
+    expect(((await response.json()) as { data: unknown }).data).toMatchObject({ dry_run: true, status: 'succeeded', counts: { total: 50, succeeded: 50 } });
+  });
 });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifySchema } from 'fastify';
 import { Type } from 'typebox';
 import { CreateClientBodySchema } from '@trackme/contracts';
 import { problem, sendProblem, ValidationError } from '@trackme/platform';
@@ -39,6 +40,20 @@ function mappingOf(text: string | undefined): Map<string, string> {
   return mapping;
 }
 
+/** The document shows the file as the body; the route reads it as a stream, so it has no body schema to validate. */
+const documentFileBody = ({ schema, url }: { schema: FastifySchema; url: string }) => ({
+  url,
+  schema: {
+    ...schema,
+    body: {
+      content: {
+        'text/csv': { schema: { type: 'string', description: 'A header line, then one client per line', examples: ['name,email,source\nAnn Lee,ann@example.com,fair'] } },
+        'application/x-ndjson': { schema: { type: 'string', description: 'One client (CreateClientBody) per line', examples: ['{"name":"Ann Lee","email":"ann@example.com"}'] } },
+      },
+    },
+  },
+});
+
 export const importRoutes: FastifyPluginAsyncTypebox<JobsDeps> = async (app, deps) => {
   // the file is read as it streams in, never held whole as a body (this scope only)
   app.addContentTypeParser(Object.keys(FORMATS), (_request, payload, done) => done(null, payload));
@@ -46,6 +61,7 @@ export const importRoutes: FastifyPluginAsyncTypebox<JobsDeps> = async (app, dep
   app.post(
     '/clients/import',
     {
+      config: { swaggerTransform: documentFileBody },
       schema: {
         tags: ['clients'],
         operationId: 'importClients',
@@ -65,7 +81,8 @@ export const importRoutes: FastifyPluginAsyncTypebox<JobsDeps> = async (app, dep
       if (declared > deps.importMaxBytes) return sendProblem(request, reply, problem(413, 'file_too_large', `the file is larger than ${deps.importMaxBytes} bytes (IMPORT_MAX_BYTES)`));
       const { mode, dry_run: dryRun } = request.query;
       const mapping = mappingOf(request.query.mapping);
-      const format = FORMATS[String(request.headers['content-type']).split(';')[0]!.trim().toLowerCase()]!;
+      const format = FORMATS[String(request.headers['content-type']).split(';')[0]!.trim().toLowerCase()];
+      if (!format || !request.body) return sendProblem(request, reply, problem(415, 'unsupported_media_type', `send the file as ${Object.keys(FORMATS).join(' or ')}`));
       const id = jobIdOf(request);
       const existing = await deps.store.get(id);
       if (existing) {
