@@ -10,13 +10,15 @@ import { JobStore } from './job-store.js';
 import type { JobsDeps } from './submit.js';
 
 const DAY_MS = 86_400_000;
+/** a job item waits this many WRITE_TIMEOUT_MS for its reply: nobody is waiting on it, and each resend costs a round trip */
+const JOB_ITEM_WAITS = 4;
 
 /** The job store and this instance's runner, which stops before the producer it sends through closes. */
 export function composeJobs(parts: { config: GatewayConfig; db: Db; write: WriteContext; read: ReadClient; stages: StageProcess; logger: Logger; lifecycle: Lifecycle }): JobsDeps {
   const { config, db, write, read, stages, logger, lifecycle } = parts;
   const store = new JobStore(db);
   const retentionMs = config.JOB_RETENTION_DAYS * DAY_MS;
-  const runner = new JobRunner(store, { bus: write.bus, read, timeoutMs: write.timeoutMs }, logger.child({ component: 'job runner' }), {
+  const runner = new JobRunner(store, { bus: write.bus, read, timeoutMs: write.timeoutMs * JOB_ITEM_WAITS }, logger.child({ component: 'job runner' }), {
     owner: randomUUID(),
     window: config.JOB_WINDOW,
     retentionMs,

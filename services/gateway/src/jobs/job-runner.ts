@@ -88,15 +88,18 @@ export class JobRunner {
         .catch((error: unknown) => this.logger.warn({ err: error, job_id: job._id }, 'could not renew the job lease'));
     }, this.leaseMs / 3);
     const proceed = () => state.held && !state.cancelled && !this.stopped;
+    // items sent without an answer in time: on a cancel they are asked again, so the report says what they did
+    const sent = new Map<JobItem, number>();
     try {
       this.logger.info({ job_id: job._id, kind: job.kind, total: job.total }, 'job running');
       // passes until every item has an outcome: an item without a reply in time goes again
       for (let pending = true; pending && proceed(); ) {
         pending = false;
-        for (let c = 0; c < job.chunks && proceed(); c += 1) pending = (await this.runChunk(job, c, proceed)) || pending;
+        for (let c = 0; c < job.chunks && proceed(); c += 1) pending = (await this.runChunk(job, c, proceed, sent)) || pending;
         if (pending) await sleep(this.options.pollMs ?? POLL_MS);
       }
       if (!state.held || this.stopped) return;
+      if (state.cancelled) await this.settleSent(job, sent);
       const counts = await this.store.counts(job);
       const status = finalStatus(counts, job.total, state.cancelled);
       await this.store.finish(job._id, this.options.owner, status, new Date(), this.options.retentionMs);
@@ -110,8 +113,21 @@ export class JobRunner {
     }
   }
 
+  /**
+   * A cancelled job's items that were sent but not answered may have been applied: the same
+   * command is sent again, and the clients service answers with what it did (or does it now, as
+   * an item already on its way). The report then holds no applied item as pending.
+   */
+  private async settleSent(job: JobDocument, sent: Map<JobItem, number>): Promise<void> {
+    const actor = jobActor(job._id, job.requested_by);
+    for (const [item, chunk] of sent) {
+      const done = await withCorrelation(job._id, () => sendItem(this.sending, item, itemCommandId(job._id, item.i), actor)).catch(() => item);
+      if (done.status !== 'pending') await this.store.record(job._id, chunk, [done]);
+    }
+  }
+
   /** Sends a chunk's pending items, `window` at a time; true when some are still pending after it. */
-  private async runChunk(job: JobDocument, chunk: number, proceed: () => boolean): Promise<boolean> {
+  private async runChunk(job: JobDocument, chunk: number, proceed: () => boolean, sent: Map<JobItem, number>): Promise<boolean> {
     const pending = orderedItems(await this.store.chunk(job._id, chunk)).filter((item) => item.status === 'pending');
     const actor = jobActor(job._id, job.requested_by);
     const settled: JobItem[] = [];
@@ -124,8 +140,13 @@ export class JobRunner {
       if (settled.length >= FLUSH_EVERY) await flush();
       const task = withCorrelation(job._id, () => sendItem(this.sending, item, itemCommandId(job._id, item.i), actor))
         .then((done) => {
-          if (done.status === 'pending') left += 1;
-          else settled.push(done);
+          if (done.status === 'pending') {
+            left += 1;
+            sent.set(item, chunk);
+          } else {
+            settled.push(done);
+            sent.delete(item);
+          }
         })
         .catch((error: unknown) => {
           left += 1;

@@ -96,6 +96,19 @@ describe('POST /clients/batch', () => {
     expect(history[0]).toMatchObject({ type: 'ClientCreated', correlation_id: job.id, actor: { subject: `job:${job.id}`, role: 'admin' } });
   });
 
+  it('cancels a job between items: what was done stays, the rest stays pending and untouched', async () => {
+    const answer = await api('POST', '/clients/batch', { items: Array.from({ length: 600 }, (_, i) => person(`cancel${i}`)) });
+    const location = answer.headers['location'] as string;
+    const cancelled = await api('POST', `${location.replace('/api/v1', '')}/cancel`);
+    expect(cancelled.statusCode).toBe(202);
+    const job = await finished(location);
+    expect(job.status).toBe('cancelled');
+    expect(job.counts.done).toBeLessThan(600);
+    const pending = (await gateway.app.inject(await authed({ url: `${location}?items_status=pending&items_limit=5` }))).json().data.items;
+    expect(pending.matching).toBe(600 - job.counts.done);
+    for (const item of pending.data) expect((await api('GET', `/clients/${item.client_id}`, undefined, { 'cache-control': 'no-cache' })).statusCode).toBe(404);
+  });
+
   it('lets only admins and super users start or see jobs', async () => {
     const manager = { authorization: `Bearer ${await tokenFor('manager')}` };
     expect((await api('POST', '/clients/batch', { items: [person('m')] }, manager)).statusCode).toBe(403);
