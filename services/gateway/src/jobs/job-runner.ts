@@ -3,6 +3,7 @@ import { withCorrelation, type Logger } from '@trackme/platform';
 import { finalStatus, itemCommandId, jobActor, type JobDocument, type JobItem } from './job-model.js';
 import { orderedItems, type JobStore } from './job-store.js';
 import { sendItem, type ItemSending } from './item-sender.js';
+import { auditJobFinished } from './audit-job.js';
 
 export interface JobRunnerOptions {
   /** this gateway instance, the holder of the leases it takes */
@@ -103,11 +104,7 @@ export class JobRunner {
       const counts = await this.store.counts(job);
       const status = finalStatus(counts, job.total, state.cancelled);
       await this.store.finish(job._id, this.options.owner, status, new Date(), this.options.retentionMs);
-      // the one audit line of a job: who, what (its filter or file), and what came of it
-      this.logger.info(
-        { audit: { event: 'bulk_job_finished', actor: job.requested_by, at: new Date().toISOString(), job_id: job._id, kind: job.kind, spec: job.spec ?? {}, status, total: job.total, ...counts } },
-        'audit bulk_job_finished',
-      );
+      auditJobFinished(this.logger, job, status, counts);
     } finally {
       clearInterval(renew);
     }

@@ -5,6 +5,7 @@ import { ConflictError, DependencyUnavailableError, problem, sendProblem } from 
 import { actorOf, derivedId, hash, idempotencyKeyOf, send, type WriteContext } from '../commands/write-command.js';
 import type { StoredResponse } from '../commands/operation-store.js';
 import type { ReadClient } from '../read/read-client.js';
+import { auditJobFinished } from './audit-job.js';
 import type { JobItem, JobKind } from './job-model.js';
 import type { JobStore } from './job-store.js';
 import { jobView } from './job-view.js';
@@ -81,6 +82,7 @@ export async function submitJob(
     },
     job.items,
   );
+  if (finished) auditJobFinished(request.log, stored, stored.status, await deps.store.counts(stored));
   reply.header('location', `${deps.write.basePath}/jobs/${stored._id}`);
   request.log.info({ job_id: stored._id, kind: stored.kind, total: stored.total }, 'job submitted');
   return { status: 202, body: { data: await jobView(deps.store, stored, { items_offset: 0, items_limit: 100 }, now) } };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildStageProcess } from '@trackme/contracts';
+import { auditJobFinished } from '../../src/jobs/audit-job.js';
 import { checkClientItems } from '../../src/jobs/check-items.js';
 import { finalStatus, progressOf } from '../../src/jobs/job-model.js';
 
@@ -32,5 +33,16 @@ describe("a job's status and progress", () => {
     const start = new Date('2026-12-01T10:00:00Z');
     expect(progressOf(50, 150, start, new Date('2026-12-01T10:00:10Z'))).toEqual({ rate: 5, eta_seconds: 20 });
     expect(progressOf(0, 150, undefined, start)).toEqual({ rate: 0, eta_seconds: null });
+  });
+});
+
+describe("a job's audit line", () => {
+  it('names who started the job, its filter and what came of it', () => {
+    const lines: unknown[] = [];
+    const job = { _id: 'j1', kind: 'bulk' as const, status: 'running' as const, requested_by: { subject: 'ann', role: 'admin', ip: '10.0.0.1' }, spec: { filter: { stage: 'lead' } }, total: 3, chunks: 1, created_at: new Date() };
+    auditJobFinished({ info: (line: unknown) => lines.push(line) } as never, job, 'partially_failed', { succeeded: 2, refused: 1, failed: 0 });
+    expect(lines).toEqual([
+      { audit: expect.objectContaining({ event: 'bulk_job_finished', actor: job.requested_by, job_id: 'j1', spec: job.spec, status: 'partially_failed', total: 3, succeeded: 2, refused: 1 }) },
+    ]);
   });
 });
