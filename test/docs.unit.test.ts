@@ -34,10 +34,15 @@ describe('the committed OpenAPI document', () => {
       '/auth/refresh',
       '/auth/register',
       '/clients',
+      '/clients/batch',
+      '/clients/bulk',
+      '/clients/import',
       '/clients/{id}',
       '/clients/{id}/history',
       '/clients/{id}/stage',
       '/events',
+      '/jobs/{id}',
+      '/jobs/{id}/cancel',
       '/metrics',
       '/metrics/calculate',
       '/metrics/jobs/{id}',
@@ -72,6 +77,8 @@ describe('the committed OpenAPI document', () => {
     expect(statuses('/metrics/calculate', 'post')).toEqual(['202', '400', '503']);
     expect(statuses('/metrics', 'get')).toEqual(['200', '400', '503']);
     expect(statuses('/metrics/jobs/{id}', 'get')).toEqual(['200', '400', '404', '503']);
+    expect(statuses('/clients/batch', 'post')).toEqual(['200', '202', '400', '409', '413', '422', '503']);
+    expect(statuses('/jobs/{id}', 'get')).toEqual(['200', '400', '404', '503']);
     expect(statuses('/auth/login', 'post')).toEqual(['200', '400', '404', '413', '429']);
     expect(statuses('/users/{id}', 'delete')).toEqual(['204', '400', '404', '409']);
   });

@@ -20,6 +20,7 @@ export async function buildOpenApiDocument(basePath = '/api/v1'): Promise<unknow
     read: unused,
     metrics: unused,
     publishing: unused,
+    jobs: unused,
     accounts: { users: unused, admin: unused, signIn: unused, throttle: unused, issuer: undefined, selfRegistration: false },
   };
   await registerGatewayApp(app, deps);

@@ -48,8 +48,10 @@ describe('schemathesis against the gateway', () => {
       // queued rollup). Moves and field changes are accepted only now and then (a random stage is
       // rarely a legal move, a random email often taken), and GET /operations/{id} has data only
       // when a write outlasts the gateway's wait, so those are not required here.
-      expect(report.operations.tested).toBe(report.operations.total);
-      expect(report.operations.total).toBe(23);
+      // every operation but the file import, which schemathesis cannot serialize (test/fuzz/schemathesis.toml)
+      expect(report.operations.total).toBe(28);
+      expect(report.operations.selected).toBe(27);
+      expect(report.operations.tested).toBe(report.operations.selected);
       const accepted = (operation: string) => Object.values(report.valid_rates[operation] ?? {}).reduce((n, p) => n + p.accepted, 0);
       const reached = [
         'POST /clients',
@@ -64,6 +66,9 @@ describe('schemathesis against the gateway', () => {
         'GET /metrics/jobs/{id}',
         'DELETE /clients/{id}',
         'GET /users',
+        'POST /clients/batch',
+        'POST /clients/bulk',
+        'GET /jobs/{id}',
       ];
       expect(reached.filter((operation) => accepted(operation) === 0)).toEqual([]);
     },

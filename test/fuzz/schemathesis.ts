@@ -56,7 +56,7 @@ export interface FuzzRun {
 export interface FuzzReport {
   complete: boolean;
   exit_code: number;
-  operations: { total: number; tested: number; errored: number };
+  operations: { total: number; selected: number; tested: number; errored: number };
   test_cases: { generated: number; with_failures: number; errored: number };
   failures: { code: string; title: string; count: number; operations: string[] }[];
   errors: { title: string; count: number }[];

@@ -4,6 +4,7 @@ import { ClientIdSchema, ClientSchema, EmailSchema } from './clients.js';
 import { ActorSchema } from './commands.js';
 import type { FieldError } from './field-error.js';
 import { pathDeeperThan } from './json-limits.js';
+import { fieldErrorsOf } from './schema-errors.js';
 import { normalizeEmail } from './stored-client.js';
 
 /**
@@ -64,7 +65,7 @@ const isAutopayment = (type: ActivityType) => type === ActivityTypes.autopayment
  */
 export function validateActivity(raw: unknown, now: Date): ActivityValidation {
   if (!Value.Check(ActivityEventSchema, raw)) {
-    return { ok: false, errors: schemaErrors(raw) };
+    return { ok: false, errors: fieldErrorsOf(ActivityEventSchema, raw) };
   }
   const event = raw as ActivityEvent;
   const errors: FieldError[] = [];
@@ -88,43 +89,6 @@ function propertiesProblem(properties: ActivityEvent['properties']): string | un
   if (pathDeeperThan(properties, ACTIVITY_PROPERTIES_MAX_DEPTH) !== undefined) return `must not nest more than ${ACTIVITY_PROPERTIES_MAX_DEPTH} levels deep`;
   if (Buffer.byteLength(JSON.stringify(properties)) > ACTIVITY_PROPERTIES_MAX_BYTES) return `must not exceed ${ACTIVITY_PROPERTIES_MAX_BYTES} bytes as JSON`;
   return undefined;
-}
-
-/** Validator errors as one line per field problem (a union's branches become one "must be one of"). */
-function schemaErrors(raw: unknown): FieldError[] {
-  const errors: FieldError[] = [];
-  const allowed = new Map<string, string[]>();
-  for (const e of Value.Errors(ActivityEventSchema, raw)) {
-    const field = fieldOf(e.instancePath, e.params);
-    if (e.keyword === 'boolean' || e.keyword === 'anyOf') continue;
-    if (e.keyword === 'const') {
-      const values = allowed.get(field) ?? [];
-      if (values.length === 0) allowed.set(field, values);
-      values.push(String((e.params as { allowedValue: unknown }).allowedValue));
-      continue;
-    }
-    errors.push({ field, message: e.message });
-  }
-  for (const [field, values] of allowed) errors.push({ field, message: `must be one of: ${values.join(', ')}` });
-  return dedupe(errors);
-}
-
-function fieldOf(instancePath: string, params: unknown): string {
-  const path = instancePath.replace(/^\//, '').replace(/\//g, '.');
-  const p = params as { requiredProperties?: string[]; additionalProperties?: string[] } | undefined;
-  const extra = p?.requiredProperties?.[0] ?? p?.additionalProperties?.[0];
-  if (extra !== undefined) return path ? `${path}.${extra}` : extra;
-  return path || '/';
-}
-
-function dedupe(errors: FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  return errors.filter((e) => {
-    const key = `${e.field}\0${e.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 /**

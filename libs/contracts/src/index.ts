@@ -12,3 +12,4 @@ export * from './activity.js';
 export * from './metrics.js';
 export * from './json-limits.js';
 export * from './field-error.js';
+export * from './schema-errors.js';

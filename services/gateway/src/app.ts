@@ -18,6 +18,8 @@ import type { WriteContext } from './commands/write-command.js';
 import type { OperationStore } from './commands/operation-store.js';
 import type { KafkaPublishing } from './kafka/publish-acknowledged.js';
 import type { MetricsClient } from './metrics/metrics-client.js';
+import { bulkRoutes } from './jobs/plugin.js';
+import type { JobsDeps } from './jobs/submit.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { operationRoutes } from './operations/routes.js';
 import { ListCache } from './read/list-cache.js';
@@ -51,6 +53,8 @@ export interface GatewayDeps {
   publishing: KafkaPublishing;
   /** users and sign-in; the issuer is absent without AUTH_SIGNING_KEY */
   accounts: AuthRoutesOptions & { users: UserStore; issuer: TokenIssuer | undefined };
+  /** bulk operations as jobs (absent: their routes are not served) */
+  jobs?: JobsDeps;
 }
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
@@ -77,6 +81,7 @@ export function openApiOptions(basePath: string) {
         { name: 'metrics', description: 'Business metrics: rollups on request and the stored figures (definitions in docs/metrics.md)' },
         { name: 'auth', description: 'Signing in: access tokens (15 minutes) and rotating refresh tokens' },
         { name: 'users', description: 'The people who may use the API, and their roles' },
+        { name: 'jobs', description: 'Bulk operations: progress, item reports and cancellation' },
       ],
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
@@ -142,6 +147,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
       await typed.register(authRoutes, deps.accounts);
       await typed.register(userRoutes, { users: deps.accounts.users, admin: deps.accounts.admin, basePath });
+      if (deps.jobs) await typed.register(bulkRoutes, deps.jobs);
       answerOtherMethods(api, routes);
     },
     { prefix: basePath },

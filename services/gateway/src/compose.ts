@@ -19,6 +19,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { CommandBus } from './commands/command-bus.js';
 import { OperationStore } from './commands/operation-store.js';
 import type { GatewayConfig } from './config.js';
+import { composeJobs } from './jobs/compose-jobs.js';
 import { MetricsClient } from './metrics/metrics-client.js';
 import { ListCache } from './read/list-cache.js';
 import { ReadClient } from './read/read-client.js';
@@ -74,6 +75,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     readiness: { kafka: () => bus.isReady, redis: () => redis.ping(), mongo: () => mongo.ping() },
   });
   const limiter = rateLimiterOf(config, redis.client, logger, registry);
+  const write = { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS, onWritten: () => lists.clear() };
   await registerGatewayApp(app, {
     basePath: config.BASE_PATH,
     auth: { mode: config.AUTH_MODE, verifier, ...(limiter ? { limiter } : {}) },
@@ -83,7 +85,8 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     read,
     lists,
     metrics,
-    write: { bus, operations, basePath: config.BASE_PATH, timeoutMs: config.WRITE_TIMEOUT_MS, onWritten: () => lists.clear() },
+    write,
+    jobs: composeJobs({ config, db: mongo.db, write, read, stages, logger, lifecycle }),
     publishing: { producer, timeoutMs: config.WRITE_TIMEOUT_MS },
     accounts: {
       users,

@@ -67,6 +67,20 @@ export const GatewayConfigSchema = Type.Object({
   RATE_LIMIT_PER_ADDRESS: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'Requests per window from one IP without a valid token before 429; 0: no limit' }),
   RATE_LIMIT_NO_CACHE_PER_CALLER: Type.Integer({ default: 30, minimum: 0, maximum: 1_000_000, description: 'Reads per window of one caller with Cache-Control: no-cache (they skip the caches and reach Mongo) before 429; 0: no limit' }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3_600, description: 'Length of the rate-limit window' }),
+  JOB_RETENTION_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365, description: 'How long a finished bulk job and its item report are kept (GET /jobs/{id})' }),
+  JOB_WINDOW: Type.Integer({
+    default: 64,
+    minimum: 1,
+    maximum: 1_000,
+    description: "Job items one gateway keeps in flight at once: the lane that keeps a job's commands from crowding out interactive writes",
+  }),
+  JOB_LEASE_MS: Type.Integer({
+    default: 15_000,
+    minimum: 1_000,
+    maximum: 600_000,
+    description: 'How long a job stays with the gateway running it without news from it: a job whose gateway died resumes elsewhere after this',
+  }),
+  IMPORT_MAX_BYTES: Type.Integer({ default: 52_428_800, minimum: 1_024, maximum: 1_073_741_824, description: 'Largest file POST /clients/import accepts (413 above it)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });
 

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
 import { context, trace } from '@opentelemetry/api';
@@ -66,8 +67,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   if (options.serviceToken) requireServiceToken(app, options.serviceToken);
 
-  // no schema nests deeply; a deeper body is refused before validation walks it
+  // no schema nests deeply; a deeper body is refused before validation walks it. A body a route
+  // reads as a stream (an uploaded file) is bytes still to come, not a parsed document.
   app.addHook('preValidation', async (request) => {
+    if (request.body instanceof Readable) return;
     const deep = pathDeeperThan(request.body, MAX_BODY_DEPTH);
     if (deep !== undefined) throw new ValidationError('the body nests too deeply', [{ field: deep, message: `must not nest more than ${MAX_BODY_DEPTH} levels deep` }]);
   });

@@ -22,14 +22,14 @@ export function actorOf(request: FastifyRequest): Actor {
   return { subject: caller?.subject ?? 'anonymous', ...(caller?.role ? { role: caller.role } : {}), ip: request.ip };
 }
 
-const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+export const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('base64url');
 
 /** An id derived from the caller's Idempotency-Key, so a retry maps to the same command and client. */
 export function derivedId(kind: string, actor: Actor, key: string, route: string): string {
   return hash(kind, actor.subject, key, route).slice(0, 32);
 }
 
-function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'];
   if (typeof raw !== 'string') return undefined;
   // the draft sends a structured-field string ("key"); plain tokens are accepted too
@@ -52,7 +52,7 @@ async function claim(operations: OperationStore, key: string, fingerprint: strin
   }
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, response: StoredResponse): FastifyReply {
+export function send(request: FastifyRequest, reply: FastifyReply, response: StoredResponse): FastifyReply {
   if (response.status >= 400 && response.body && typeof response.body === 'object') {
     const body = response.body as Record<string, unknown>;
     return reply

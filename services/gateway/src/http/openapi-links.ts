@@ -30,6 +30,10 @@ const ofChangedClient = {
   GetClient: ofCreatedClient.GetClient,
   GetClientHistory: ofCreatedClient.GetClientHistory,
 };
+const ofJob = {
+  GetJob: link('getJob', '/data/id', "The job's progress and item report"),
+  CancelJob: link('cancelJob', '/data/id', 'Stop the job'),
+};
 const ofQueuedWrite = { GetOperation: link('getOperation', '/data/operation_id', "The queued write's result") };
 
 /** operationId → status → links of that answer */
@@ -38,6 +42,9 @@ const LINKS: Record<string, Record<string, Record<string, unknown>>> = {
   moveClientStage: { '200': ofChangedClient, '202': ofQueuedWrite },
   patchClient: { '200': ofChangedClient, '202': ofQueuedWrite },
   deleteClient: { '202': ofQueuedWrite },
+  batchClients: { '202': ofJob },
+  bulkClients: { '202': ofJob },
+  importClients: { '202': ofJob },
   triggerRollup: { '202': { GetRollupJob: link('getRollupJob', '/data/id', "The job's progress") } },
 };
 
