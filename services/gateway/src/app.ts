@@ -12,6 +12,8 @@ import { installAuthentication, type AuthMode } from './auth/authenticate.js';
 import { protectRoute } from './auth/permissions.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { RateLimiter } from './http/rate-limit.js';
+import { consoleAssets } from './console/assets.js';
+import { sessionRoutes } from './console/session-routes.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
@@ -51,7 +53,11 @@ export interface GatewayDeps {
   publishing: KafkaPublishing;
   /** users and sign-in; the issuer is absent without AUTH_SIGNING_KEY */
   accounts: AuthRoutesOptions & { users: UserStore; issuer: TokenIssuer | undefined };
+  /** the web console: its built folder (undefined: not built) and the life of its refresh cookie */
+  console?: { dir: string | undefined; refreshTtlSeconds: number };
 }
+
+const DEFAULT_REFRESH_TTL_SECONDS = 14 * 86_400;
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
 export function openApiOptions(basePath: string) {
@@ -120,6 +126,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   // the public half of the key that signs sign-in tokens, for anyone verifying them (RFC 8414 location)
   const jwks = deps.accounts.issuer?.jwks ?? { keys: [] };
   app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks));
+  // the console's static files, outside the API scope: no token, no permission, no rate limit
+  if (deps.console) await app.register(consoleAssets, { basePath, dir: deps.console.dir });
 
   await app.register(
     async (api) => {
@@ -141,6 +149,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(activityRoutes, deps.publishing);
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
       await typed.register(authRoutes, deps.accounts);
+      await typed.register(sessionRoutes, { signIn: deps.accounts.signIn, basePath, refreshTtlSeconds: deps.console?.refreshTtlSeconds ?? DEFAULT_REFRESH_TTL_SECONDS });
       await typed.register(userRoutes, { users: deps.accounts.users, admin: deps.accounts.admin, basePath });
       answerOtherMethods(api, routes);
     },

@@ -67,6 +67,12 @@ export const GatewayConfigSchema = Type.Object({
   RATE_LIMIT_PER_ADDRESS: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'Requests per window from one IP without a valid token before 429; 0: no limit' }),
   RATE_LIMIT_NO_CACHE_PER_CALLER: Type.Integer({ default: 30, minimum: 0, maximum: 1_000_000, description: 'Reads per window of one caller with Cache-Control: no-cache (they skip the caches and reach Mongo) before 429; 0: no limit' }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3_600, description: 'Length of the rate-limit window' }),
+  CONSOLE_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Folder of the built web console, served under {BASE_PATH}/console (default: web/dist of this checkout when built; one without index.html stops the start)',
+    }),
+  ),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });
 
