@@ -73,6 +73,6 @@ export async function photograph(page: Page, name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-desktop.png`) });
   await page.setViewportSize({ width: 375, height: 740 });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-375.png`) });
   await page.setViewportSize(size);
 }

@@ -151,9 +151,12 @@ describe('the pipeline board', () => {
     await page.getByRole('status').getByText('Board Mover moved to Product selection.').waitFor();
     await column('Product selection').getByRole('link', { name: 'Board Mover' }).waitFor();
     expect(await column('Product selection').locator('.badge').innerText()).toBe('2');
+    // the move is a full update in the API: nothing else about the client is lost on the way
+    const moved = (await http('GET', `${system.api}/clients/${ids['Board Mover']}`, undefined, { 'cache-control': 'no-cache' })).body.data;
+    expect(moved).toMatchObject({ stage: 'product_selection', source: 'web', channel: 'organic', app: { status: 'installed' }, last_login: { highlight: false } });
 
     // another user moves the card on meanwhile; the board still offers the move from where it was
-    const stale = { name: 'Stale Card', email: (await http('GET', `${system.api}/clients/${ids['Stale Card']}`)).body.data.email };
+    const stale = { name: 'Stale Card', email: (await http('GET', `${system.api}/clients/${ids['Stale Card']}`)).body.data.email, source: 'web', channel: 'organic', app: 'installed', last_login: recent };
     for (const stage of ['product_selection', 'data_consent', 'form_filling']) {
       expect((await http('PUT', `${system.api}/clients/${ids['Stale Card']}/stage`, { ...stale, stage })).status).toBe(200);
     }

@@ -66,6 +66,21 @@ export function movesFrom(all: Stage[], from: string): Move[] {
 
 export const stageName = (all: Stage[] | undefined, id: string): string => all?.find((s) => s.id === id)?.name ?? id;
 
-/** Moves a client; the API wants its name and email alongside the stage. */
-export const moveClient = (client: Pick<ClientView, 'id' | 'name' | 'email'>, stage: string) =>
-  call('PUT', `clients/${encodeURIComponent(client.id)}/stage`, { body: { name: client.name, email: client.email, stage } });
+/**
+ * Moves a client. The API's stage move is a full update (fields left out are cleared), so the
+ * client goes with it as the console last read it.
+ */
+export function moveClient(client: ClientView, stage: string) {
+  const body = {
+    name: client.name,
+    email: client.email,
+    stage,
+    is_active: client.is_active,
+    app: client.app.status,
+    ...(client.source !== null ? { source: client.source } : {}),
+    ...(client.channel !== null ? { channel: client.channel } : {}),
+    ...(client.last_login.at !== null ? { last_login: client.last_login.at } : {}),
+    contracts: client.contracts.map((contract) => ({ ...contract, autopayment: contract.autopayment.status })),
+  };
+  return call('PUT', `clients/${encodeURIComponent(client.id)}/stage`, { body });
+}

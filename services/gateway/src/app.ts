@@ -53,8 +53,8 @@ export interface GatewayDeps {
   publishing: KafkaPublishing;
   /** users and sign-in; the issuer is absent without AUTH_SIGNING_KEY */
   accounts: AuthRoutesOptions & { users: UserStore; issuer: TokenIssuer | undefined };
-  /** the web console: its built folder (undefined: not built) and the life of its refresh cookie */
-  console?: { dir: string | undefined; refreshTtlSeconds: number };
+  /** the web console: whether its routes exist, its built folder (undefined: not built), the life of its refresh cookie */
+  console?: { serve: boolean; dir: string | undefined; refreshTtlSeconds: number };
 }
 
 const DEFAULT_REFRESH_TTL_SECONDS = 14 * 86_400;
@@ -127,7 +127,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   const jwks = deps.accounts.issuer?.jwks ?? { keys: [] };
   app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks));
   // the console's static files, outside the API scope: no token, no permission, no rate limit
-  if (deps.console) await app.register(consoleAssets, { basePath, dir: deps.console.dir });
+  if (deps.console?.serve) await app.register(consoleAssets, { basePath, dir: deps.console.dir });
 
   await app.register(
     async (api) => {

@@ -35,7 +35,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   const { config, logger, registry, lifecycle } = context;
   const stages = loadStageProcess(config.STAGES_CONFIG);
   const issuer = await tokenIssuerOf(config);
-  const consoleDir = consoleDirOf(config.CONSOLE_DIR);
+  const consoleDir = config.CONSOLE_ENABLED ? consoleDirOf(config.CONSOLE_DIR) : undefined;
   const verifier = tokenVerifierOf(config, issuer);
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
@@ -56,7 +56,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     registry,
     config.LOGIN_THROTTLE_KEY_PREFIX,
   );
-  if (!consoleDir) logger.warn(`the web console is not built: ${config.BASE_PATH}/console answers 404 (npm run build -w web)`);
+  if (config.CONSOLE_ENABLED && !consoleDir) logger.warn(`the web console is not built: ${config.BASE_PATH}/console answers 404 (npm run build -w web)`);
   if (!issuer) logger.warn('AUTH_SIGNING_KEY is not set: users cannot sign in (POST /auth/login answers 404)');
 
   const kafka = setUpKafka({ config, clientId: 'trackme-gateway', logger, registry, lifecycle });
@@ -96,7 +96,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
       throttle,
       selfRegistration: config.AUTH_SELF_REGISTRATION,
     },
-    console: { dir: consoleDir, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 },
+    console: { serve: config.CONSOLE_ENABLED, dir: consoleDir, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 },
   });
   return app;
 }

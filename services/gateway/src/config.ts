@@ -67,6 +67,7 @@ export const GatewayConfigSchema = Type.Object({
   RATE_LIMIT_PER_ADDRESS: Type.Integer({ default: 120, minimum: 0, maximum: 1_000_000, description: 'Requests per window from one IP without a valid token before 429; 0: no limit' }),
   RATE_LIMIT_NO_CACHE_PER_CALLER: Type.Integer({ default: 30, minimum: 0, maximum: 1_000_000, description: 'Reads per window of one caller with Cache-Control: no-cache (they skip the caches and reach Mongo) before 429; 0: no limit' }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 3_600, description: 'Length of the rate-limit window' }),
+  CONSOLE_ENABLED: Type.Boolean({ default: true, description: 'false: no console routes at all under {BASE_PATH}/console (an API-only gateway); browser sign-in stays' }),
   CONSOLE_DIR: Type.Optional(
     Type.String({
       minLength: 1,

@@ -118,19 +118,19 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
                 <th scope="row">
                   <Link href={`clients/${encodeURIComponent(c.id)}`}>{c.name}</Link>
                 </th>
-                <td>{c.email}</td>
-                <td>{stageName(stages, c.stage)}</td>
-                <td class={c.app.highlight ? 'hot' : undefined} data-cause={c.app.highlight ? 'app' : undefined}>
+                <td data-label="Email">{c.email}</td>
+                <td data-label="Stage">{stageName(stages, c.stage)}</td>
+                <td data-label="App" class={c.app.highlight ? 'hot' : undefined} data-cause={c.app.highlight ? 'app' : undefined}>
                   <Flag on={c.app.highlight} why="app missing">
                     {c.app.status === 'installed' ? 'Installed' : 'Not installed'}
                   </Flag>
                 </td>
-                <td class={c.last_login.highlight ? 'hot' : undefined} data-cause={c.last_login.highlight ? 'login' : undefined}>
+                <td data-label="Last login" class={c.last_login.highlight ? 'hot' : undefined} data-cause={c.last_login.highlight ? 'login' : undefined}>
                   <Flag on={c.last_login.highlight} why={c.last_login.at ? 'no recent login' : 'never logged in'}>
                     {day(c.last_login.at)}
                   </Flag>
                 </td>
-                <td class={c.contracts.some((k) => k.autopayment.highlight) ? 'hot' : undefined} data-cause={c.contracts.some((k) => k.autopayment.highlight) ? 'autopayment' : undefined}>
+                <td data-label="Autopayment" class={c.contracts.some((k) => k.autopayment.highlight) ? 'hot' : undefined} data-cause={c.contracts.some((k) => k.autopayment.highlight) ? 'autopayment' : undefined}>
                   {c.contracts.length === 0
                     ? '—'
                     : c.contracts.map((k) => (
@@ -141,8 +141,8 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
                         </div>
                       ))}
                 </td>
-                <td>{c.source ?? '—'}</td>
-                <td>{day(c.last_updated)}</td>
+                <td data-label="Source">{c.source ?? '—'}</td>
+                <td data-label="Updated">{day(c.last_updated)}</td>
               </tr>
             ))}
           </tbody>

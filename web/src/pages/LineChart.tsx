@@ -26,7 +26,8 @@ export function LineChart({ title, points, percent = false }: { title: string; p
           width,
           height: 180,
           legend: { show: false },
-          scales: { x: { time: true } },
+          // one period alone gets a day either side, not uPlot's default of years
+          scales: { x: { time: true, range: (_u: unknown, min: number, max: number): [number, number] => (min === max ? [min - 86_400, max + 86_400] : [min, max]) } },
           axes: [{ stroke: ink, grid: { stroke: dark ? '#333' : '#eee' } }, { stroke: ink, grid: { stroke: dark ? '#333' : '#eee' } }],
           series: [{}, { label: title, stroke: dark ? '#6cb6ff' : '#0550ae', width: 2, points: { show: points.length < 40 } }],
         },
