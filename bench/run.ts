@@ -13,6 +13,7 @@ import { benchEnv } from './lib/system.js';
 import { adminAuthorization } from './lib/token.js';
 import { activityIngest } from './scenarios/activity-ingest.js';
 import { authOverhead } from './scenarios/auth-overhead.js';
+import { consoleBench } from './scenarios/console.js';
 import { importLegacyBench } from './scenarios/import-legacy.js';
 import { kafkaClient } from './scenarios/kafka-client.js';
 import { cachedList, httpFloor, uncachedList } from './scenarios/lists.js';
@@ -22,7 +23,7 @@ import { rollups } from './scenarios/rollups.js';
 import { scaleOut } from './scenarios/scale-out.js';
 import { writePath } from './scenarios/write-path.js';
 
-const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient];
+const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, consoleBench];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
 const usage = ['usage: npm run bench -- <scenario>… | all [--quick]', '', ...SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`)].join('\n');
