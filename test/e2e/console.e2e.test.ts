@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { http, isolatedEnv, spawnSystem, tokenFor, uniqueId, waitFor, type RunningSystem } from '@trackme/testkit';
+import { http, isolatedEnv, spawnService, tokenFor, uniqueId, waitFor, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
 import { ensureConsoleBuilt, launchBrowser, newPage, photograph, seriousViolations } from '../console/browser.js';
 
 /**
@@ -10,7 +10,7 @@ import { ensureConsoleBuilt, launchBrowser, newPage, photograph, seriousViolatio
  * per thing a user does, axe-core on every page, and screenshots at desktop and 375 px width.
  */
 
-let system: RunningSystem;
+let system: { api: string; processes: ServiceProcess[] };
 let browser: Browser;
 let consoleUrl: string;
 const password = `Umbrella-${randomUUID()}-Quartz`;
@@ -32,7 +32,12 @@ beforeAll(async () => {
   ensureConsoleBuilt();
   const [env, launched] = await Promise.all([isolatedEnv(), launchBrowser()]);
   browser = launched;
-  system = await spawnSystem({ ...env, LIST_CACHE_MS: '0' });
+  // the four services as processes, given time to start on a loaded machine
+  const consumer = { ...env, LIST_CACHE_MS: '0', KAFKA_SESSION_TIMEOUT_MS: '6000' };
+  const [read, clients, metrics] = await Promise.all([spawnService('read', consumer), spawnService('clients', consumer), spawnService('metrics', consumer)]);
+  const gateway = await spawnService('gateway', { ...consumer, READ_URL: read.url, METRICS_URL: metrics.url });
+  system = { api: `${gateway.url}/api/v1`, processes: [read, clients, metrics, gateway] };
+  await Promise.all(system.processes.map((p) => waitUntilReady(p, 120_000)));
   consoleUrl = `${system.api}/console/`;
   const root = `Bearer ${await tokenFor('super_user', { sub: 'console-test-operator' })}`;
   for (const person of Object.values(people)) {
@@ -51,7 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await system?.stop();
+  await Promise.all((system?.processes ?? []).map((p) => p.stop('SIGKILL')));
 });
 
 async function signedIn(who: keyof typeof people, path = '', options: { frozenTimers?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
@@ -136,6 +141,14 @@ describe('the clients table', () => {
     await page.getByRole('heading', { name: 'Clients that need attention' }).waitFor();
     await page.getByRole('status').getByText('Clients 1–3 of 3').waitFor();
     expect(await text(page, 'table.clients tbody th')).not.toContain('All Fine');
+    await context.close();
+  });
+
+  it('shows a client created elsewhere without a reload', async () => {
+    const { context, page } = await signedIn('manager', 'clients?source=elsewhere');
+    await page.getByRole('status').getByText('No clients match.').waitFor();
+    await createClient('Fresh Arrival', { source: 'elsewhere' });
+    await page.getByRole('link', { name: 'Fresh Arrival' }).waitFor({ timeout: 5_000 });
     await context.close();
   });
 });

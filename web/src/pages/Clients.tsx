@@ -8,7 +8,10 @@ import { day, Flag, Link, ProblemMessage } from '../ui.js';
 /** Every list filter of the API, in the URL so a view can be shared. */
 const FILTERS = ['stage', 'source', 'channel', 'app', 'is_active', 'updated', 'last_login', 'email', 'highlighted'] as const;
 const PAGE = 50;
-const POLL_MS = 5_000;
+/** on a phone the filters start folded, so the clients come first */
+const PHONE = matchMedia('(max-width: 600px)');
+/** others' changes show within this much more than the API's own 1 s */
+const POLL_MS = 2_000;
 
 export function ClientsPage({ query }: { query: URLSearchParams }) {
   const [stages, setStages] = useState<Stage[]>();
@@ -18,6 +21,13 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
   const key = query.toString();
   const list = useResource<Answer<ClientView[]>>(key, () => call<ClientView[]>('GET', 'clients', { query: { ...filters, limit: PAGE, offset } }), POLL_MS);
   const attention = filters['highlighted'] === 'true';
+  const active = FILTERS.filter((f) => filters[f]).length;
+  const [unfolded, setUnfolded] = useState(!PHONE.matches);
+  useEffect(() => {
+    const follow = () => setUnfolded(!PHONE.matches);
+    PHONE.addEventListener('change', follow);
+    return () => PHONE.removeEventListener('change', follow);
+  }, []);
 
   const go = (params: Record<string, string>) => {
     const next = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ''));
@@ -33,66 +43,69 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
   return (
     <section>
       <h1>{attention ? 'Clients that need attention' : 'Clients'}</h1>
-      <form class="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          Stage
-          <select name="stage" value={filters['stage']}>
-            <option value="">Any</option>
-            {stages?.map((s) => (
-              <option value={s.id}>{s.name}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Source
-          <input name="source" value={filters['source']} />
-        </label>
-        <label>
-          Channel
-          <input name="channel" value={filters['channel']} />
-        </label>
-        <label>
-          App
-          <select name="app" value={filters['app']}>
-            <option value="">Any</option>
-            <option value="installed">Installed</option>
-            <option value="not_installed">Not installed</option>
-          </select>
-        </label>
-        <label>
-          Active
-          <select name="is_active" value={filters['is_active']}>
-            <option value="">Active</option>
-            <option value="false">Inactive</option>
-          </select>
-        </label>
-        <label>
-          Updated since
-          <input name="updated" type="date" value={filters['updated']} />
-        </label>
-        <label>
-          Last login since
-          <input name="last_login" type="date" value={filters['last_login']} />
-        </label>
-        <label>
-          Email
-          <input name="email" type="email" value={filters['email']} />
-        </label>
-        <label>
-          Highlighted
-          <select name="highlighted" value={filters['highlighted']}>
-            <option value="">Any</option>
-            <option value="true">Needs attention</option>
-            <option value="false">Nothing to do</option>
-          </select>
-        </label>
-        <div class="actions">
-          <button type="submit">Apply filters</button>
-          <button type="button" onClick={() => go({})}>
-            Clear
-          </button>
-        </div>
-      </form>
+      <details class="filter-box" open={unfolded} onToggle={(e) => setUnfolded((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary>Filters{active > 0 ? ` (${active} set)` : ''}</summary>
+        <form class="filters" onSubmit={apply} key={key} aria-label="Filters">
+          <label>
+            Stage
+            <select name="stage" value={filters['stage']}>
+              <option value="">Any</option>
+              {stages?.map((s) => (
+                <option value={s.id}>{s.name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Source
+            <input name="source" value={filters['source']} />
+          </label>
+          <label>
+            Channel
+            <input name="channel" value={filters['channel']} />
+          </label>
+          <label>
+            App
+            <select name="app" value={filters['app']}>
+              <option value="">Any</option>
+              <option value="installed">Installed</option>
+              <option value="not_installed">Not installed</option>
+            </select>
+          </label>
+          <label>
+            Active
+            <select name="is_active" value={filters['is_active']}>
+              <option value="">Active</option>
+              <option value="false">Inactive</option>
+            </select>
+          </label>
+          <label>
+            Updated since
+            <input name="updated" type="date" value={filters['updated']} />
+          </label>
+          <label>
+            Last login since
+            <input name="last_login" type="date" value={filters['last_login']} />
+          </label>
+          <label>
+            Email
+            <input name="email" type="email" value={filters['email']} />
+          </label>
+          <label>
+            Highlighted
+            <select name="highlighted" value={filters['highlighted']}>
+              <option value="">Any</option>
+              <option value="true">Needs attention</option>
+              <option value="false">Nothing to do</option>
+            </select>
+          </label>
+          <div class="actions">
+            <button type="submit">Apply filters</button>
+            <button type="button" onClick={() => go({})}>
+              Clear
+            </button>
+          </div>
+        </form>
+      </details>
       <ProblemMessage error={list.error} />
       <p class="count" role="status">
         {list.data ? (total === 0 ? 'No clients match.' : `Clients ${offset + 1}–${offset + rows.length} of ${total}`) : 'Loading…'}
