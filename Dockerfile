@@ -16,7 +16,7 @@ WORKDIR /src
 COPY . .
 RUN mkdir -p /out \
  && cp package.json package-lock.json /out/ \
- && for f in libs/*/package.json services/*/package.json; do \
+ && for f in libs/*/package.json services/*/package.json web/package.json; do \
       mkdir -p "/out/$(dirname "$f")" && cp "$f" "/out/$f"; \
     done
 
@@ -30,14 +30,15 @@ ENV CI=true \
 COPY --from=manifests /out/ ./
 RUN npm ci && npm cache clean --force
 COPY . .
-RUN npx tsc -b
+# the web console's static assets (web/dist), which the gateway serves
+RUN npx tsc -b && npm run --silent build -w web
 
 # --- prune: production dependencies, compiled output, runtime assets.
 FROM build AS prune
 RUN npm prune --omit=dev \
  && npm cache clean --force \
  && rm -rf libs/*/src libs/*/test services/*/src services/*/test \
-           libs/*/tsconfig*.json services/*/tsconfig*.json tsconfig*.json \
+           libs/*/tsconfig*.json services/*/tsconfig*.json tsconfig*.json web/src web/tsconfig.json \
            eslint.config.* vitest.config.* deploy/local docs
 
 # --- runtime: non-root, one service selected by SERVICE.

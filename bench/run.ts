@@ -14,6 +14,7 @@ import { adminAuthorization } from './lib/token.js';
 import { activityIngest } from './scenarios/activity-ingest.js';
 import { authOverhead } from './scenarios/auth-overhead.js';
 import { bulkJobs } from './scenarios/bulk-jobs.js';
+import { consoleBench } from './scenarios/console.js';
 import { importLegacyBench } from './scenarios/import-legacy.js';
 import { kafkaClient } from './scenarios/kafka-client.js';
 import { recovery } from './scenarios/recovery.js';
@@ -26,7 +27,7 @@ import { serverCrash } from './scenarios/server-crash.js';
 import { tracing } from './scenarios/tracing.js';
 import { writePath } from './scenarios/write-path.js';
 
-const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery, tracing, serverCrash, bulkJobs];
+const SCENARIOS: Scenario[] = [httpFloor, cachedList, uncachedList, writePath, activityIngest, rollups, scaleOut, memory, authOverhead, login, importLegacyBench, kafkaClient, recovery, tracing, serverCrash, bulkJobs, consoleBench];
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
 const usage = ['usage: npm run bench -- <scenario>… | all [--quick]', '', ...SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.title}`)].join('\n');

@@ -50,6 +50,7 @@ const t0 = Date.now();
 if (!stackWasUp) run('bash', ['deploy/local/stack.sh', 'up', 'dev']);
 say('building');
 run('npx', ['tsc', '-b']);
+run('npm', ['run', '--silent', 'build', '-w', 'web']);
 run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/kafka-topics.ts'], env);
 run('npx', ['tsx', '--conditions=@trackme/source', 'scripts/migrate.ts'], env);
 
@@ -111,6 +112,7 @@ const basePath = env.BASE_PATH ?? '/api/v1';
 say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
 say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
+say(`Console  http://127.0.0.1:${gateway.port}${basePath}/console/`);
 if (observer) say(`Prometheus ${observer.url} (alerts: ${observer.url}/alerts)`);
 say(env.AUTH_MODE === 'disabled' ? 'AUTH_MODE=disabled: the API checks no token' : 'token    TOKEN=$(npm run --silent token -- --role admin --ttl 1h); curl -H "Authorization: Bearer $TOKEN" …');
 await sayHowToCreateTheFirstUser();

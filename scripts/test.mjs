@@ -25,7 +25,10 @@ function check(name, command, args) {
   return status === 0;
 }
 
-const built = check('typecheck and build', 'npx', ['tsc', '-b']);
+const servicesBuilt = check('typecheck and build', 'npx', ['tsc', '-b']);
+// the console's browser tests run against this build
+const consoleBuilt = check('typecheck and build the web console', 'npm', ['run', '--silent', 'build', '-w', 'web']);
+const built = servicesBuilt && consoleBuilt;
 check('typecheck tests and scripts', 'npx', ['tsc', '-p', 'tsconfig.tests.json']);
 check('lint', 'npx', ['eslint', '--max-warnings', '0', '.']);
 check('deployment files (docker-compose, workflows, Kubernetes)', 'bash', ['scripts/validate-deploy.sh']);

@@ -33,6 +33,8 @@ describe('the committed OpenAPI document', () => {
       '/auth/logout',
       '/auth/refresh',
       '/auth/register',
+      '/auth/session',
+      '/auth/session/refresh',
       '/clients',
       '/clients/batch',
       '/clients/bulk',
@@ -52,9 +54,10 @@ describe('the committed OpenAPI document', () => {
       '/users/{id}',
     ]);
     // every API route needs a bearer token, and says what happens without one or without the role;
-    // signing in is the exception (the refresh token is the credential of refresh and logout)
+    // signing in is the exception (the refresh token, in the body or the console's cookie, is the
+    // credential of refresh and logout)
     expect(document.components.securitySchemes?.['bearer']).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-    const PUBLIC = new Set(['/auth/login', '/auth/refresh', '/auth/logout']);
+    const PUBLIC = new Set(['/auth/login', '/auth/refresh', '/auth/logout', '/auth/session', '/auth/session/refresh']);
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         if (PUBLIC.has(path)) {

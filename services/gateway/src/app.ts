@@ -12,6 +12,8 @@ import { installAuthentication, type AuthMode } from './auth/authenticate.js';
 import { protectRoute } from './auth/permissions.js';
 import type { TokenVerifier } from './auth/verifier.js';
 import type { RateLimiter } from './http/rate-limit.js';
+import { consoleAssets } from './console/assets.js';
+import { sessionRoutes } from './console/session-routes.js';
 import { clientReadRoutes } from './clients/read-routes.js';
 import { clientRoutes } from './clients/routes.js';
 import type { WriteContext } from './commands/write-command.js';
@@ -55,7 +57,11 @@ export interface GatewayDeps {
   accounts: AuthRoutesOptions & { users: UserStore; issuer: TokenIssuer | undefined };
   /** bulk operations as jobs (absent: their routes are not served) */
   jobs?: JobsDeps;
+  /** the web console: whether its routes exist, its built folder (undefined: not built), the life of its refresh cookie */
+  console?: { serve: boolean; dir: string | undefined; refreshTtlSeconds: number };
 }
+
+const DEFAULT_REFRESH_TTL_SECONDS = 14 * 86_400;
 
 /** OpenAPI document options; also used by scripts/openapi.ts to write docs/openapi.json. */
 export function openApiOptions(basePath: string) {
@@ -125,6 +131,8 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
   // the public half of the key that signs sign-in tokens, for anyone verifying them (RFC 8414 location)
   const jwks = deps.accounts.issuer?.jwks ?? { keys: [] };
   app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks));
+  // the console's static files, outside the API scope: no token, no permission, no rate limit
+  if (deps.console?.serve) await app.register(consoleAssets, { basePath, dir: deps.console.dir });
 
   await app.register(
     async (api) => {
@@ -146,6 +154,7 @@ export async function registerGatewayApp(app: FastifyInstance, deps: GatewayDeps
       await typed.register(activityRoutes, deps.publishing);
       await typed.register(metricsRoutes, { metrics: deps.metrics, publishing: deps.publishing, basePath });
       await typed.register(authRoutes, deps.accounts);
+      await typed.register(sessionRoutes, { signIn: deps.accounts.signIn, basePath, refreshTtlSeconds: deps.console?.refreshTtlSeconds ?? DEFAULT_REFRESH_TTL_SECONDS });
       await typed.register(userRoutes, { users: deps.accounts.users, admin: deps.accounts.admin, basePath });
       if (deps.jobs) await typed.register(bulkRoutes, deps.jobs);
       answerOtherMethods(api, routes);

@@ -14,6 +14,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { registerGatewayApp } from './app.js';
+import { consoleDirOf } from './console/assets.js';
 import { TokenVerifier } from './auth/verifier.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { CommandBus } from './commands/command-bus.js';
@@ -35,6 +36,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
   const { config, logger, registry, lifecycle } = context;
   const stages = loadStageProcess(config.STAGES_CONFIG);
   const issuer = await tokenIssuerOf(config);
+  const consoleDir = config.CONSOLE_ENABLED ? consoleDirOf(config.CONSOLE_DIR) : undefined;
   const verifier = tokenVerifierOf(config, issuer);
   if (config.AUTH_MODE === 'disabled') {
     logger.warn('AUTHENTICATION IS DISABLED (AUTH_MODE=disabled): every caller acts as super_user. Never run this where anyone else can reach the API.');
@@ -55,6 +57,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
     registry,
     config.LOGIN_THROTTLE_KEY_PREFIX,
   );
+  if (config.CONSOLE_ENABLED && !consoleDir) logger.warn(`the web console is not built: ${config.BASE_PATH}/console answers 404 (npm run build -w web)`);
   if (!issuer) logger.warn('AUTH_SIGNING_KEY is not set: users cannot sign in (POST /auth/login answers 404)');
 
   const kafka = setUpKafka({ config, clientId: 'trackme-gateway', logger, registry, lifecycle });
@@ -96,6 +99,7 @@ export async function composeGateway(context: ServiceContext<GatewayConfig>): Pr
       throttle,
       selfRegistration: config.AUTH_SELF_REGISTRATION,
     },
+    console: { serve: config.CONSOLE_ENABLED, dir: consoleDir, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 },
   });
   return app;
 }

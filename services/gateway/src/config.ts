@@ -81,6 +81,13 @@ export const GatewayConfigSchema = Type.Object({
     description: 'How long a job stays with the gateway running it without news from it: a job whose gateway died resumes elsewhere after this',
   }),
   IMPORT_MAX_BYTES: Type.Integer({ default: 52_428_800, minimum: 1_024, maximum: 1_073_741_824, description: 'Largest file POST /clients/import accepts (413 above it)' }),
+  CONSOLE_ENABLED: Type.Boolean({ default: true, description: 'false: no console routes at all under {BASE_PATH}/console (an API-only gateway); browser sign-in stays' }),
+  CONSOLE_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Folder of the built web console, served under {BASE_PATH}/console (default: web/dist of this checkout when built; one without index.html stops the start)',
+    }),
+  ),
   BODY_LIMIT_BYTES: Type.Integer({ default: 262_144, minimum: 1_024, maximum: 10_485_760, description: 'Largest accepted request body (POST /events: always 512 KiB)' }),
 });
 
