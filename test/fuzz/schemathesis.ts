@@ -11,6 +11,8 @@ import { REPO_ROOT } from '@trackme/testkit';
 const FUZZ_DIR = path.join(REPO_ROOT, 'test', 'fuzz');
 const REQUIREMENTS = path.join(FUZZ_DIR, 'requirements.txt');
 export const SCHEMATHESIS_CONFIG = path.join(FUZZ_DIR, 'schemathesis.toml');
+/** trackme's own checks (a refusal of schema-valid data must name a documented reason) */
+const HOOKS = path.join(FUZZ_DIR, 'hooks.py');
 
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -90,7 +92,7 @@ export async function runSchemathesis(run: FuzzRun, echo: (chunk: string) => voi
     ...(run.extra ?? []),
   ];
   // the working folder holds schemathesis's own cache of past failures, which it replays first
-  const child = spawn(python, args, { cwd: workDir, env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' } });
+  const child = spawn(python, args, { cwd: workDir, env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1', SCHEMATHESIS_HOOKS: HOOKS } });
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

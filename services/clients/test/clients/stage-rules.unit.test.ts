@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { buildStageProcess, loadStageProcess } from '@trackme/contracts';
 import { IllegalTransitionError, ValidationError } from '@trackme/platform';
 import { describe, expect, it } from 'vitest';
-import { resolveInitialStage, resolveStageMove } from '../../src/clients/stage-rules.js';
+import { resolveImportedStage, resolveInitialStage, resolveStageMove } from '../../src/clients/stage-rules.js';
 import { errorOf } from '@trackme/testkit';
 
 const stages = loadStageProcess(fileURLToPath(new URL('../../../../config/stages.yaml', import.meta.url)));
@@ -149,5 +149,74 @@ describe('the stage of a new client', () => {
       expect(problem?.message).toContain('signup');
       expect(problem?.message).toContain('imported');
     });
+  });
+});
+
+describe('what a refused move tells the caller', () => {
+  // These texts reach the caller as the problem's detail, so they are part of what a user reads.
+  it('names the end of the process when there is no next or previous stage', () => {
+    expect(errorOf(() => resolveStageMove(stages, 'completed', 'next')).message).toBe('there is no next stage after "completed"');
+    expect(errorOf(() => resolveStageMove(stages, 'registration', 'prev')).message).toBe('there is no previous stage before "registration"');
+  });
+
+  it('lists the stages a client may move to', () => {
+    expect(errorOf(() => resolveStageMove(stages, 'registration', 'completed')).message).toBe(
+      'moving from "registration" to "completed" is not allowed; allowed: product_selection',
+    );
+    expect(errorOf(() => resolveStageMove(stages, 'data_consent', 'registration')).message).toBe(
+      'moving from "data_consent" to "registration" is not allowed; allowed: product_selection, form_filling',
+    );
+  });
+
+  it('says "none" for a stage that allows no move', () => {
+    const deadEnd = buildStageProcess({
+      stages: [
+        { id: 'open', name: 'Open', order: 1, transitions: ['closed'] },
+        { id: 'closed', name: 'Closed', order: 2, transitions: [] },
+      ],
+    });
+    expect(errorOf(() => resolveStageMove(deadEnd, 'closed', 'open')).message).toBe(
+      'moving from "closed" to "open" is not allowed; allowed: none',
+    );
+  });
+
+  it('tells a new client that a relative stage only applies to existing clients', () => {
+    const error = errorOf(() => resolveInitialStage(stages, 'next')) as ValidationError;
+    expect(error.message).toBe('a new client needs an explicit stage');
+    expect(error.errors).toEqual([{ field: 'stage', message: '"next" only applies to existing clients' }]);
+  });
+
+  it('lists the stages a new client may start in, separated by commas', () => {
+    const marked = buildStageProcess({
+      stages: [
+        { id: 'lead', name: 'Lead', order: 1, transitions: ['signup'] },
+        { id: 'signup', name: 'Sign-up', order: 2, transitions: ['lead'], initial: true },
+        { id: 'imported', name: 'Imported', order: 3, transitions: ['signup'], initial: true },
+      ],
+    });
+    const error = errorOf(() => resolveInitialStage(marked, 'lead')) as ValidationError;
+    expect(error.message).toBe('stage "lead" is not allowed for a new client');
+    expect(error.errors).toEqual([{ field: 'stage', message: 'allowed on create: signup, imported' }]);
+  });
+});
+
+describe('the stage of a client brought over from the older service', () => {
+  it('is the first initial stage when the older service had none', () => {
+    expect(resolveImportedStage(stages, undefined)).toBe('registration');
+  });
+
+  it('may be any configured stage', () => {
+    expect(resolveImportedStage(stages, 'completed')).toBe('completed');
+  });
+
+  it('may not be an unknown stage, and says so on the stage field', () => {
+    const error = errorOf(() => resolveImportedStage(stages, 'onboarded')) as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe('unknown stage "onboarded"');
+    expect(error.errors).toEqual([{ field: 'stage', message: 'unknown stage "onboarded"' }]);
+  });
+
+  it('may not be "next" or "prev"', () => {
+    expect(errorOf(() => resolveImportedStage(stages, 'next'))).toBeInstanceOf(ValidationError);
   });
 });
