@@ -192,7 +192,7 @@ function EditForm({ client, onSaved }: { client: ClientView; onSaved: () => void
   const field = (name: (typeof EDITABLE)[number], label: string) => (
     <label>
       {label}
-      <input name={name} value={client[name] ?? ''} aria-invalid={errors[name] ? 'true' : undefined} aria-describedby={errors[name] ? `err-${name}` : undefined} />
+      <input name={name} defaultValue={client[name] ?? ''} aria-invalid={errors[name] ? 'true' : undefined} aria-describedby={errors[name] ? `err-${name}` : undefined} />
       {errors[name] && (
         <span class="field-error" id={`err-${name}`}>
           {errors[name]}
@@ -201,6 +201,8 @@ function EditForm({ client, onSaved }: { client: ClientView; onSaved: () => void
     </label>
   );
   return (
+    // uncontrolled fields: the page polls, and a re-render must not undo what the user typed (or
+    // kept after a refused save); the key remakes them when the client changes
     <form class="edit" noValidate onSubmit={(e) => void submit(e)} key={client.version}>
       {field('name', 'Name')}
       {field('email', 'Email')}
@@ -208,13 +210,17 @@ function EditForm({ client, onSaved }: { client: ClientView; onSaved: () => void
       {field('channel', 'Channel')}
       <label>
         App
-        <select name="app" value={client.app.status}>
-          <option value="installed">Installed</option>
-          <option value="not_installed">Not installed</option>
+        <select name="app">
+          <option value="installed" selected={client.app.status === 'installed'}>
+            Installed
+          </option>
+          <option value="not_installed" selected={client.app.status === 'not_installed'}>
+            Not installed
+          </option>
         </select>
       </label>
       <label class="check">
-        <input type="checkbox" name="is_active" checked={client.is_active} /> Active
+        <input type="checkbox" name="is_active" defaultChecked={client.is_active} /> Active
       </label>
       <ProblemMessage error={error} />
       <button type="submit">Save</button>

@@ -45,58 +45,44 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
       <h1>{attention ? 'Clients that need attention' : 'Clients'}</h1>
       <details class="filter-box" open={unfolded} onToggle={(e) => setUnfolded((e.currentTarget as HTMLDetailsElement).open)}>
         <summary>Filters{active > 0 ? ` (${active} set)` : ''}</summary>
+        {/* fields are uncontrolled: the list re-renders on every poll, and a controlled value would
+            undo what the user chose but has not applied yet; the key remakes them when the URL changes */}
         <form class="filters" onSubmit={apply} key={key} aria-label="Filters">
           <label>
             Stage
-            <select name="stage" value={filters['stage']}>
-              <option value="">Any</option>
-              {stages?.map((s) => (
-                <option value={s.id}>{s.name}</option>
-              ))}
-            </select>
+            <Choice name="stage" value={filters['stage']!} options={[['', 'Any'], ...(stages ?? []).map((s): [string, string] => [s.id, s.name])]} />
           </label>
           <label>
             Source
-            <input name="source" value={filters['source']} />
+            <input name="source" defaultValue={filters['source']} />
           </label>
           <label>
             Channel
-            <input name="channel" value={filters['channel']} />
+            <input name="channel" defaultValue={filters['channel']} />
           </label>
           <label>
             App
-            <select name="app" value={filters['app']}>
-              <option value="">Any</option>
-              <option value="installed">Installed</option>
-              <option value="not_installed">Not installed</option>
-            </select>
+            <Choice name="app" value={filters['app']!} options={[['', 'Any'], ['installed', 'Installed'], ['not_installed', 'Not installed']]} />
           </label>
           <label>
             Active
-            <select name="is_active" value={filters['is_active']}>
-              <option value="">Active</option>
-              <option value="false">Inactive</option>
-            </select>
+            <Choice name="is_active" value={filters['is_active']!} options={[['', 'Active'], ['false', 'Inactive']]} />
           </label>
           <label>
             Updated since
-            <input name="updated" type="date" value={filters['updated']} />
+            <input name="updated" type="date" defaultValue={filters['updated']} />
           </label>
           <label>
             Last login since
-            <input name="last_login" type="date" value={filters['last_login']} />
+            <input name="last_login" type="date" defaultValue={filters['last_login']} />
           </label>
           <label>
             Email
-            <input name="email" type="email" value={filters['email']} />
+            <input name="email" type="email" defaultValue={filters['email']} />
           </label>
           <label>
             Highlighted
-            <select name="highlighted" value={filters['highlighted']}>
-              <option value="">Any</option>
-              <option value="true">Needs attention</option>
-              <option value="false">Nothing to do</option>
-            </select>
+            <Choice name="highlighted" value={filters['highlighted']!} options={[['', 'Any'], ['true', 'Needs attention'], ['false', 'Nothing to do']]} />
           </label>
           <div class="actions">
             <button type="submit">Apply filters</button>
@@ -170,5 +156,18 @@ export function ClientsPage({ query }: { query: URLSearchParams }) {
         </button>
       </nav>
     </section>
+  );
+}
+
+/** A filter's select, uncontrolled (see the form): the URL's value is selected when it is made. */
+function Choice({ name, value, options }: { name: string; value: string; options: Array<[string, string]> }) {
+  return (
+    <select name={name}>
+      {options.map(([id, label]) => (
+        <option key={id} value={id} selected={id === value}>
+          {label}
+        </option>
+      ))}
+    </select>
   );
 }
