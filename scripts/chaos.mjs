@@ -1,6 +1,7 @@
 // `npm run chaos -- --minutes N`: the chaos test (test/e2e/chaos.e2e.test.ts) for N minutes on the
-// dev stack: every service killed with SIGKILL in turn, round after round, under load; the oracle
-// checks every write and prints a summary table. The broker is never killed (others use it).
+// dev stack: every service and the broker killed with SIGKILL in turn, round after round, under
+// load; the oracle checks every write and the metrics and prints a summary table. The broker it
+// kills is its own (stack.sh's chaos profile); the dev stack's MongoDB and Redis hold the data.
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 

@@ -10,7 +10,7 @@
 #              (default: mongod when on PATH, otherwise ferretdb)
 #   Redis  — Debian's redis-server
 #
-# usage: stack.sh provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]
+# usage: stack.sh provision|up|down|reset|status|env [dev|test|bench|chaos] [kafka|mongo|redis …]
 #   provision  download/build what is missing (cached under .local/ and ~/.cache/trackme/, idempotent)
 #   up         provision, then start the profile's servers (all, or those named) and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
@@ -18,6 +18,8 @@
 #   env        print the variables that reach the profile's servers (addresses and credentials)
 # The "bench" profile is a second open stack on its own ports, e.g. for a Mongo-wire server the
 # bench may kill (`npm run bench -- server-crash`) or to compare backends beside the dev stack.
+# The "chaos" profile is an open broker the chaos test owns and kills (`stack.sh up chaos kafka`):
+# the test stack's broker is shared by every test and must stay up.
 # The "test" profile uses its own ports and starts from an empty data folder every time. Its
 # servers ask for credentials like a deployment's: Kafka for SASL/SCRAM-SHA-512, Redis for an ACL
 # user and password. The passwords are made up at each fresh start and kept in its state folder
@@ -46,7 +48,8 @@ case "$profile" in
   dev)  kafka_port=9092;  ctrl_port=9093;  mongo_port=27017; redis_port=6379 ;;
   test) kafka_port=19092; ctrl_port=19093; mongo_port=37017; redis_port=16379 ;;
   bench) kafka_port=29092; ctrl_port=29093; mongo_port=47017; redis_port=26379 ;;
-  *) echo "unknown profile '$profile' (expected dev, test or bench)" >&2; exit 2 ;;
+  chaos) kafka_port=39092; ctrl_port=39093; mongo_port=57017; redis_port=36379 ;;
+  *) echo "unknown profile '$profile' (expected dev, test, bench or chaos)" >&2; exit 2 ;;
 esac
 mongo_port=${MONGO_PORT:-$mongo_port}
 state="$root/.local/stack/$profile"
@@ -372,5 +375,5 @@ case "$cmd" in
     fi ;;
   status) status ;;
   env) print_env ;;
-  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test|bench] [kafka|mongo|redis …]" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|up|down|reset|status|env [dev|test|bench|chaos] [kafka|mongo|redis …]" >&2; exit 2 ;;
 esac
