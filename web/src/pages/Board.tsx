@@ -74,7 +74,12 @@ export function BoardPage() {
             </h2>
             <ul>
               {column.clients.map((client) => (
-                <li class="card" key={client.id} draggable={writer} onDragStart={() => setDragged(client)} onDragEnd={() => setDragged(undefined)}>
+                <li class="card" key={client.id} draggable={writer} onDragStart={(e) => {
+                    // Firefox starts no drag without data; the id also names what is moved
+                    e.dataTransfer?.setData('text/plain', client.id);
+                    if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move';
+                    setDragged(client);
+                  }} onDragEnd={() => setDragged(undefined)}>
                   <Link href={`clients/${encodeURIComponent(client.id)}`}>{client.name}</Link>
                   {(client.app.highlight || client.last_login.highlight || client.contracts.some((k) => k.autopayment.highlight)) && (
                     <span class="tag hot-tag">⚠ needs attention</span>
