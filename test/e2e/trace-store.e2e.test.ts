@@ -20,7 +20,9 @@ let jaeger: RunningJaeger;
 let system: RunningSystem;
 
 beforeAll(async () => {
-  const [otlpPort, queryPort, queryGrpcPort] = [await freePort(), await freePort(), await freePort()];
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [otlpPort, queryPort, queryGrpcPort] = [...ports];
   jaeger = await startJaeger({ otlpPort, queryPort, queryGrpcPort, log: (line) => console.log(`[jaeger] ${line}`) });
   const env = await isolatedEnv();
   system = await spawnSystem({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '200' });
