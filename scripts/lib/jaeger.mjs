@@ -94,6 +94,8 @@ export async function startJaeger({ otlpPort = 4318, queryPort = 16686, queryGrp
     },
     stdio,
   });
+  let failed;
+  child.on('error', (error) => (failed = error));
   const queryUrl = `http://127.0.0.1:${queryPort}`;
   const stop = () =>
     new Promise((resolve) => {
@@ -103,7 +105,8 @@ export async function startJaeger({ otlpPort = 4318, queryPort = 16686, queryGrp
     });
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Jaeger exited at start-up (${child.exitCode})`);
+    if (failed) throw new Error(`Jaeger (${binary}) did not start: ${failed.message}`);
+    if (child.exitCode !== null) throw new Error(`Jaeger exited at start-up (${child.exitCode}); are its ports ${otlpPort}, ${queryPort}, ${queryGrpcPort} free?`);
     const ready = await fetch(`${queryUrl}/api/services`).then((response) => response.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
