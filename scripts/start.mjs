@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { devInternalToken, devJwtSecret, devSigningKey } from './lib/dev-secret.mjs';
 import { supervise } from './lib/supervise.mjs';
-import { startPrometheus } from './lib/observe.mjs';
+import { startPrometheus, startTraceStore } from './lib/observe.mjs';
 
 const SERVICES = [
   { name: 'gateway', port: 8080 },
@@ -60,6 +60,15 @@ const urlOf = (name) => `http://127.0.0.1:${portOf(SERVICES.find((service) => se
 // (READ_URL / METRICS_URL set explicitly still win)
 const internalUrls = { READ_URL: urlOf('read'), METRICS_URL: urlOf('metrics') };
 
+// --observe: the trace store first, so the services export their traces to it from the start
+const observe = process.argv.includes('--observe');
+const traceStore = observe ? await startTraceStore(say).catch((error) => {
+  say(`the trace store did not start: ${error.message}`);
+  if (!stackWasUp) spawnSync('bash', ['deploy/local/stack.sh', 'down', 'dev'], { stdio: 'inherit' });
+  process.exit(1);
+}) : undefined;
+if (traceStore) env.OTEL_EXPORTER_OTLP_ENDPOINT = traceStore.otlpEndpoint;
+
 const spawnService = ({ name, port }) =>
   spawn(process.execPath, [`services/${name}/dist/main.js`], {
     stdio: 'inherit',
@@ -68,7 +77,7 @@ const spawnService = ({ name, port }) =>
 const children = SERVICES.map((service) => ({ name: service.name, port: portOf(service), child: spawnService({ name: service.name, port: portOf(service) }) }));
 
 // --observe: Prometheus with the alert rules, scraping the services' metrics ports
-const observer = process.argv.includes('--observe')
+const observer = observe
   ? startPrometheus(children.map(({ name, port }) => ({ name, metricsPort: port + 1000 })))
   : undefined;
 
@@ -88,6 +97,8 @@ async function stopAll(code) {
         }),
     ),
   );
+  // after the services, which export their last spans as they stop
+  await traceStore?.stop();
   if (!stackWasUp) spawnSync('bash', ['deploy/local/stack.sh', 'down', 'dev'], { stdio: 'inherit' });
   process.exit(code);
 }
@@ -114,6 +125,7 @@ say(`API      http://127.0.0.1:${gateway.port}${basePath}`);
 say(`Swagger  http://127.0.0.1:${gateway.port}${basePath}/swagger`);
 say(`Console  http://127.0.0.1:${gateway.port}${basePath}/console/`);
 if (observer) say(`Prometheus ${observer.url} (alerts: ${observer.url}/alerts)`);
+if (traceStore) say(`Traces   ${traceStore.queryUrl}/api/traces?service=trackme-gateway (Jaeger's query API; one trace: /api/traces/{traceId})`);
 say(env.AUTH_MODE === 'disabled' ? 'AUTH_MODE=disabled: the API checks no token' : 'token    TOKEN=$(npm run --silent token -- --role admin --ttl 1h); curl -H "Authorization: Bearer $TOKEN" …');
 await sayHowToCreateTheFirstUser();
 say('Ctrl-C stops everything npm start started');

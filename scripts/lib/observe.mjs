@@ -1,8 +1,10 @@
 // `npm start -- --observe`: Prometheus (Debian's binary) scraping the four local services with the
-// rules of deploy/prometheus/rules.yml, its config and data under the git-ignored .local/observe/.
+// rules of deploy/prometheus/rules.yml, its config and data under the git-ignored .local/observe/;
+// and Jaeger (built from source, see jaeger.mjs) as the trace store the services export to.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { startJaeger } from './jaeger.mjs';
 import { prometheusBinaries } from './prometheus.mjs';
 
 /** Starts Prometheus on `port`, scraping each service's metrics port; returns its URL and the process. */
@@ -18,4 +20,9 @@ export function startPrometheus(services, port = 9090) {
   );
   const child = spawn(prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Starts Jaeger on its usual ports: OTLP/HTTP on :4318, the query API on :16686 (gRPC :16685). */
+export function startTraceStore(say) {
+  return startJaeger({ log: say });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminHeaders, http, isolatedEnv, spawnSystem, startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan, type RunningSystem } from '@trackme/testkit';
+import { adminHeaders, descendsFrom, http, isolatedEnv, spawnSystem, startOtlpReceiver, waitFor, type OtlpReceiver, type ReceivedSpan, type RunningSystem } from '@trackme/testkit';
 
 /**
  * One POST /clients with tracing on, the four services exporting to a real OTLP/HTTP receiver:
@@ -89,8 +89,3 @@ describe('tracing across the services', () => {
     expect(server.name).toBe('GET /api/v1/clients');
   });
 });
-
-function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, parentOf: (s: ReceivedSpan) => ReceivedSpan | undefined): boolean {
-  for (let at = parentOf(span); at; at = parentOf(at)) if (at === ancestor) return true;
-  return false;
-}

@@ -14,6 +14,12 @@ export interface ReceivedSpan {
   links: Array<{ traceId: string; spanId: string }>;
 }
 
+/** Whether `ancestor` is on the parent chain of `span` (`parentOf` resolves a parent within the trace). */
+export function descendsFrom(span: ReceivedSpan, ancestor: ReceivedSpan, parentOf: (s: ReceivedSpan) => ReceivedSpan | undefined): boolean {
+  for (let at = parentOf(span); at; at = parentOf(at)) if (at === ancestor) return true;
+  return false;
+}
+
 export interface OtlpReceiver {
   /** what OTEL_EXPORTER_OTLP_ENDPOINT should say */
   endpoint: string;
@@ -39,7 +45,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         response.writeHead(415).end();
         return;
       }
-      spans.push(...spansOf(JSON.parse(Buffer.concat(chunks).toString())));
+      spans.push(...spansOfOtlp(JSON.parse(Buffer.concat(chunks).toString())));
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -52,7 +58,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   };
 }
 
-interface ExportRequest {
+/** OTLP's JSON encoding of spans: an export request, or a trace as Jaeger's `/api/v3/traces` gives it (`result`). */
+export interface OtlpTraces {
   resourceSpans?: Array<{
     resource?: { attributes?: OtlpAttribute[] };
     scopeSpans?: Array<{
@@ -61,7 +68,8 @@ interface ExportRequest {
   }>;
 }
 
-function spansOf(request: ExportRequest): ReceivedSpan[] {
+/** The spans of an OTLP/JSON document, each with its resource's `service.name`. */
+export function spansOfOtlp(request: OtlpTraces): ReceivedSpan[] {
   return (request.resourceSpans ?? []).flatMap((resourceSpans) => {
     const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name']);
     return (resourceSpans.scopeSpans ?? []).flatMap((scope) =>
