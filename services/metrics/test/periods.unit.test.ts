@@ -51,4 +51,29 @@ describe('Calendar', () => {
     expect(dayOfDate('2026-2-3')).toBeUndefined();
     expect(new Calendar('UTC').periodOfDate('day', 'yesterday')).toBeUndefined();
   });
+
+  it('starts a day whose midnight a zone skips at its first instant', () => {
+    // Chile, Cuba, Lebanon and Egypt move their clocks from 00:00 to 01:00 on these days
+    const starts = [
+      ['America/Santiago', '2026-09-06', '2026-09-06T04:00:00.000Z'],
+      ['America/Havana', '2026-03-08', '2026-03-08T05:00:00.000Z'],
+      ['Asia/Beirut', '2026-03-29', '2026-03-28T22:00:00.000Z'],
+      ['Africa/Cairo', '2026-04-24', '2026-04-23T22:00:00.000Z'],
+    ];
+    for (const [zone, date, start] of starts) {
+      const calendar = new Calendar(zone!);
+      const day = calendar.periodOfDate('day', date!)!;
+      expect({ zone, start: iso(day.start) }).toEqual({ zone, start });
+      expect(day.end - day.start).toBe(23 * 3_600_000);
+      expect(calendar.previous(day).end).toBe(day.start);
+      expect(calendar.periodOf('day', day.start - 1).key).not.toBe(date);
+    }
+  });
+
+  it('lists a range that ends on the first day of a period, or holds one day', () => {
+    const utc = new Calendar('UTC');
+    expect(utc.periodsBetween('week', dayOfDate('2026-11-04')!, dayOfDate('2026-11-16')!).map((p) => p.key)).toEqual(['2026-11-02', '2026-11-09', '2026-11-16']);
+    expect(utc.periodsBetween('day', dayOfDate('2026-11-04')!, dayOfDate('2026-11-04')!).map((p) => p.key)).toEqual(['2026-11-04']);
+    expect(utc.periodsBetween('month', dayOfDate('2026-11-30')!, dayOfDate('2026-12-01')!).map((p) => p.key)).toEqual(['2026-11-01', '2026-12-01']);
+  });
 });
