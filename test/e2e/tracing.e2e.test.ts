@@ -9,6 +9,7 @@ import { adminHeaders, descendsFrom, http, isolatedEnv, spawnSystem, startOtlpRe
  */
 
 const SERVER = 2;
+const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
@@ -80,12 +81,22 @@ describe('tracing across the services', () => {
     for (const secret of [email, name, token, email.split('@')[0]!]) expect(exported).not.toContain(secret);
   });
 
-  it('continues a trace the caller sent and keeps a list read in it', async () => {
+  it('continues a trace the caller sent into the read service, with no filter value in it', async () => {
     const traceId = randomUUID().replaceAll('-', '');
-    const listed = await http('GET', `${system.api}/clients?limit=5`, undefined, { traceparent: `00-${traceId}-${'a'.repeat(16)}-01` });
+    const email = `filtered-${randomUUID()}@example.com`;
+    const listed = await http('GET', `${system.api}/clients?limit=5&email=${encodeURIComponent(email)}`, undefined, { traceparent: `00-${traceId}-${'a'.repeat(16)}-01` });
     expect(listed.status).toBe(200);
     const server = await waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER && s.service === 'trackme-gateway'), { timeoutMs: 10_000, what: 'the list span' });
     expect(server.parentSpanId).toBe('a'.repeat(16));
     expect(server.name).toBe('GET /api/v1/clients');
+    // the gateway's call to the read service is a CLIENT span, and the read service's answer joins it
+    const read = await waitFor(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER && s.service === 'trackme-read'), { timeoutMs: 10_000, what: 'the read service span' });
+    const trace = receiver.spans.filter((s) => s.traceId === traceId);
+    const call = trace.find((s) => s.spanId === read.parentSpanId);
+    expect(call).toMatchObject({ kind: CLIENT, service: 'trackme-gateway' });
+    expect(descendsFrom(read, server, (span) => trace.find((s) => s.spanId === span.parentSpanId))).toBe(true);
+    // the filter (an email) is in the query of both requests, and in no attribute of the trace
+    const exported = JSON.stringify(trace.map((s) => s.attributes));
+    for (const secret of [email, encodeURIComponent(email), email.split('@')[0]!]) expect(exported).not.toContain(secret);
   });
 });

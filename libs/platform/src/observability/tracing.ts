@@ -4,6 +4,7 @@ import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
 import type * as HttpInst from '@opentelemetry/instrumentation-http';
 import type * as MongoInst from '@opentelemetry/instrumentation-mongodb';
 import type * as RedisInst from '@opentelemetry/instrumentation-ioredis';
+import type * as UndiciInst from '@opentelemetry/instrumentation-undici';
 import type * as SdkTrace from '@opentelemetry/sdk-trace';
 
 export interface Tracing {
@@ -37,6 +38,7 @@ export function startTracing(service: string, env: Record<string, string | undef
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof HttpInst;
   const { MongoDBInstrumentation } = require('@opentelemetry/instrumentation-mongodb') as typeof MongoInst;
   const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof RedisInst;
+  const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof UndiciInst;
   const traceSdk = require('@opentelemetry/sdk-trace') as typeof SdkTrace;
   const sdk = new NodeSDK({
     serviceName: `trackme-${service}`,
@@ -44,7 +46,15 @@ export function startTracing(service: string, env: Record<string, string | undef
     traceExporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
     instrumentations: [
       // probes and scrapes are not requests anyone follows
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url ?? '') }),
+      // a query holds list filters, an email among them: spans keep the path only
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url ?? ''),
+        requestHook: (span, request) => {
+          if ('url' in request && typeof request.url === 'string') withoutQuery(span, request.url);
+        },
+      }),
+      // the gateway's calls to read and metrics (undici): CLIENT spans whose context the services continue
+      new UndiciInstrumentation({ requestHook: (span, request) => withoutQuery(span, `${request.origin}${request.path}`) }),
       // statements keep their shape only: the default serializer replaces every value with '?'
       new MongoDBInstrumentation(),
       // command names only: keys and values may name a client
@@ -81,4 +91,13 @@ function samplerOf(sdk: typeof SdkTrace, { sampler, ratio }: Sampling) {
   const root =
     sampler.endsWith('always_on') ? new sdk.AlwaysOnSampler() : sampler.endsWith('always_off') ? new sdk.AlwaysOffSampler() : new sdk.TraceIdRatioBasedSampler(ratio);
   return sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root;
+}
+
+/** Overwrites a span's URL attributes with the URL's path: query values may be personal data. */
+function withoutQuery(span: { setAttribute(key: string, value: string): unknown }, url: string): void {
+  const at = url.indexOf('?');
+  if (at < 0) return;
+  span.setAttribute('url.query', '');
+  span.setAttribute(url.startsWith('/') ? 'http.target' : 'url.full', url.slice(0, at));
+  if (url.startsWith('/')) span.setAttribute('url.path', url.slice(0, at));
 }
