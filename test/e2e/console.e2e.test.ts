@@ -191,6 +191,22 @@ describe('the pipeline board', () => {
     expect(problems).toEqual([]);
     await context.close();
   });
+
+  it('moves a card dragged by its name onto a column the process allows', async () => {
+    await createClient('Drag Card', { app: 'installed', last_login: recent });
+    // timers stand still: a poll re-rendering the board mid-drag would move the cards under the mouse
+    const { context, page, problems } = await signedIn('admin', 'board', { frozenTimers: true });
+    const column = (stage: string) => page.getByRole('region', { name: new RegExp(`^${stage} \\d+`) });
+    const name = column('Registration').getByRole('link', { name: 'Drag Card' });
+    await name.waitFor();
+    await name.dragTo(column('Product selection'));
+    await page.getByRole('status').getByText('Drag Card moved to Product selection.').waitFor();
+    await column('Product selection').getByRole('link', { name: 'Drag Card' }).waitFor();
+    const moved = (await http('GET', `${system.api}/clients/${ids['Drag Card']}`, undefined, { 'cache-control': 'no-cache' })).body.data;
+    expect(moved).toMatchObject({ stage: 'product_selection', app: { status: 'installed' } });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });
 
 describe('the client page', () => {
