@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { Topics } from '@trackme/contracts';
-import { adminHeaders, http, isolatedEnv, spawnService, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
+import { adminHeaders, http, isolatedEnv, spawnService, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess, seeded } from '@trackme/testkit';
 
 const ITEMS = 700;
 const KILLS = 3;
@@ -32,18 +32,6 @@ afterAll(async () => {
   await mongo?.close();
   await Promise.all(spawned.map((s) => s.stop('SIGKILL')));
 });
-
-/** A small seeded generator (mulberry32), so every run kills at the same moments. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const jobOf = async (id: string) => (await http('GET', `${gateway.url}/api/v1/jobs/${id}?items_limit=1000`)).body?.data;
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { loadStageProcess, Topics } from '@trackme/contracts';
-import { http, isolatedEnv, REPO_ROOT, spawnService, topicMessageCount, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess } from '@trackme/testkit';
+import { http, isolatedEnv, REPO_ROOT, spawnService, topicMessageCount, TopicReader, waitFor, waitUntilReady, type IsolatedEnv, type ServiceProcess, seeded } from '@trackme/testkit';
 
 const CLIENTS = 50;
 const MOVES_PER_CLIENT = 9; // 50 creates + 450 stage moves = 500 commands
@@ -63,18 +63,6 @@ async function submit(method: string, path: string, body: unknown, key: string):
     }
     throw new Error(`unexpected answer ${answer.status}: ${JSON.stringify(answer.body)}`);
   }
-}
-
-/** A small seeded generator (mulberry32), so every run sends the same moves. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const SEED = 20261203;

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError } from './api.js';
+import type { Move } from './model.js';
 import { hrefOf, onLinkClick } from './router.js';
 
 export function Link({ href, children, current }: { href: string; children: ComponentChildren; current?: boolean }) {
@@ -57,3 +58,17 @@ export function Flag({ on, children, why }: { on: boolean; children: ComponentCh
 
 export const dateTime = (value: string | null | undefined): string => (value ? new Date(value).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
 export const day = (value: string | null | undefined): string => (value ? value.slice(0, 10) : '—');
+
+/** The stages a client may move to, rollbacks marked: the options of a move's `to` select. */
+export function MoveOptions({ moves }: { moves: Move[] }) {
+  return (
+    <>
+      {moves.map((m) => (
+        <option value={m.to.id}>
+          {m.to.name}
+          {m.rollback ? ' (rollback)' : ''}
+        </option>
+      ))}
+    </>
+  );
+}

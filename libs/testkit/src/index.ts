@@ -15,3 +15,4 @@ export * from './fixtures.js';
 export * from './tokens.js';
 export * from './balancer.js';
 export * from './otlp-receiver.js';
+export * from './seeded.js';

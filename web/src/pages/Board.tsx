@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, mayWrite } from '../api.js';
 import { useResource, useUser } from '../hooks.js';
 import { loadStages, moveClient, movesFrom, type ClientView, type Stage } from '../model.js';
-import { Link, ProblemMessage } from '../ui.js';
+import { Link, MoveOptions, ProblemMessage } from '../ui.js';
 
 const CARDS = 20;
 
@@ -111,12 +111,7 @@ function CardMove({ client, stages, onMove }: { client: ClientView; stages: Stag
       <label>
         <span class="sr-only">Move {client.name} to</span>
         <select name="to">
-          {moves.map((m) => (
-            <option value={m.to.id}>
-              {m.to.name}
-              {m.rollback ? ' (rollback)' : ''}
-            </option>
-          ))}
+          <MoveOptions moves={moves} />
         </select>
       </label>
       <button type="submit" aria-label={`Move ${client.name}`}>

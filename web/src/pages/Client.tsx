@@ -3,7 +3,7 @@ import { ApiError, call, mayWrite } from '../api.js';
 import { useResource, useUser } from '../hooks.js';
 import { loadStages, moveClient, movesFrom, stageName, type ClientView, type Stage } from '../model.js';
 import { navigate } from '../router.js';
-import { ConfirmButton, dateTime, day, Flag, ProblemMessage } from '../ui.js';
+import { ConfirmButton, dateTime, day, Flag, MoveOptions, ProblemMessage } from '../ui.js';
 import { Timeline } from './Timeline.js';
 
 export function ClientPage({ id }: { id: string }) {
@@ -147,12 +147,7 @@ function StageMove({ client, stages, onMoved, onError }: { client: ClientView; s
       <label>
         Move to
         <select name="to">
-          {moves.map((m) => (
-            <option value={m.to.id}>
-              {m.to.name}
-              {m.rollback ? ' (rollback)' : ''}
-            </option>
-          ))}
+          <MoveOptions moves={moves} />
         </select>
       </label>
       <button type="submit">Move</button>
