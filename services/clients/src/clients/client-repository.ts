@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { ChangeEvent, Client, CommandOutcome, Refusal } from '@trackme/contracts';
-import { ConflictError, forEachConcurrently, insertManyExceptDuplicates, isDuplicateKeyError, withUniqueConflict } from '@trackme/platform';
+import { ConflictError, forEachConcurrently, insertManyExceptDuplicates, withUniqueConflict } from '@trackme/platform';
 import type { ActivityClocks } from '../activity/apply-activity.js';
 import type { ClientDocument } from './client-document.js';
 import { changeSet, concurrentWrite, newDocument, refusalSet } from './client-writes.js';
@@ -35,8 +35,6 @@ export interface ActivityWrite {
   client: Client;
   clocks: ActivityClocks;
 }
-
-export type InsertResult = { kind: 'inserted'; doc: ClientDocument } | { kind: 'id_taken'; existing: ClientDocument } | { kind: 'email_taken' };
 
 const EMAIL_TAKEN = { message: 'a client with this email already exists', code: 'email_taken' };
 export const emailTaken = () => new ConflictError(EMAIL_TAKEN.message, EMAIL_TAKEN.code);
@@ -97,23 +95,6 @@ export class ClientRepository {
     if (result.matchedCount !== writes.length) throw concurrentWrite(writes.map((w) => w.client.id).join(', '));
   }
 
-  /**
-   * Stores a new client with its outbox and the command that created it in one insert. A
-   * duplicate key means the id is taken (a redelivery, a tombstone, a clash) or the email is.
-   */
-  async insert(client: Client, commandId: string, events: ChangeEvent[]): Promise<InsertResult> {
-    const doc = newDocument(client, commandId, events);
-    try {
-      await this.clients.insertOne(doc);
-      return { kind: 'inserted', doc };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-    // the id now exists if it was the id that collided, so this lookup is an index hit
-    const existing = await this.load(client.id);
-    return existing ? { kind: 'id_taken', existing } : { kind: 'email_taken' };
-  }
-
   /** Re-creates a deleted client's id (its tombstone is replaced). */
   async replaceTombstone(client: Client, commandId: string, events: ChangeEvent[]): Promise<ClientDocument> {
     const doc = newDocument(client, commandId, events);
@@ -137,7 +118,7 @@ export class ClientRepository {
 
   /**
    * Stores several new clients in one round trip. Returns, in order, each stored document, or
-   * null where a duplicate key refused it (taken id or email: the caller decides which, one by one).
+   * null where a duplicate key refused it (a taken id or email: the caller loads the id to tell which).
    */
   async insertMany(creates: NewClient[]): Promise<Array<ClientDocument | null>> {
     if (creates.length === 0) return [];

@@ -1,15 +1,12 @@
-import { type ChangeEvent, type CommandOutcome, type StageProcess } from '@trackme/contracts';
-import { laps, type Logger, type MessageProducer } from '@trackme/platform';
-import { createApplyOne } from './apply-one.js';
-import { changeEventsOf } from './change-events.js';
-import { toClient } from './client-document.js';
-import type { ClientChange, ClientRepository, RememberedRefusal } from './client-repository.js';
-import { decidedOutcome, refusalOutcome, replyOf, type CommandItem } from './command-outcome.js';
-import { decide, type Decision } from './decide.js';
+import type { StageProcess } from '@trackme/contracts';
+import { ConflictError, laps, type Logger, type MessageProducer } from '@trackme/platform';
+import type { ClientDocument } from './client-document.js';
+import { emailTaken, type ClientRepository } from './client-repository.js';
 import type { EmailDirectory } from './email-directory.js';
 import { createOutboxRelay, type Written } from './outbox-relay.js';
+import { decidedOutcome, planWave, refusalOutcome, replyOf, type Answered, type CommandItem, type PlannedSingle } from './wave-plan.js';
 
-export type { CommandItem } from './command-outcome.js';
+export type { CommandItem } from './wave-plan.js';
 
 export interface CommandHandlerDeps {
   repository: ClientRepository;
@@ -26,76 +23,96 @@ export interface CommandHandlerDeps {
  * 2. history rows, events and replies are published from the outbox (outbox-relay.ts), the replies
  *    in the events' produce request;
  * 3. the outbox is cleared.
- * A redelivered command finds its id on the client and replays its outcome, publishing the outbox
- * again if a crash interrupted step 2 or 3 (consumers dedup events by id). Refusals of an existing
- * client are remembered the same way; a refused create has no document to remember it on and is
- * decided again, with the same answer.
+ * A redelivered command finds its id on the client and replays its outcome. An outbox a crash left
+ * between steps 1 and 3 is relayed again before its client's next command (consumers dedup events
+ * by id). Refusals of an existing client are remembered the same way; a refused create has no
+ * document to remember it on and is decided again, with the same answer.
  *
  * A run of commands of one partition is applied in waves: a wave is a stretch of consecutive
  * commands that name distinct clients, so their order does not matter and every step above is one
  * round trip for the whole wave. Each client's commands still apply in partition order, one wave
- * after the other. Commands a wave cannot decide alone (a redelivery, an outbox left by a crash, a
- * duplicate key, a change of email) are applied one by one after it (apply-one.ts).
+ * after the other. Every command takes this one path; the only difference is how a write is made
+ * (wave-plan.ts): in bulk, or on its own where it may collide with another client's email. A
+ * create whose id turns out to be taken (a redelivery, a tombstone, a clash) is applied again in a
+ * wave of its own that loads its document first.
  */
 export function createCommandHandler({ repository, directory, producer, process, logger, clock = () => new Date() }: CommandHandlerDeps) {
   const relay = createOutboxRelay({ repository, directory, producer, logger });
-  const applyOne = createApplyOne({ repository, relay, producer, process, logger, clock });
 
-  /** A wave of commands naming distinct clients: each step is one round trip for all of them. */
-  async function applyWave(wave: CommandItem[]): Promise<void> {
-    const now = clock();
-    const { lap, timings } = laps();
-    const answered: Array<{ item: CommandItem; outcome: CommandOutcome }> = [];
-    const alone: CommandItem[] = [];
-    const creates: Array<{ item: CommandItem; decision: Decision; events: ChangeEvent[] }> = [];
-    const changes: Array<{ item: CommandItem; decision: Decision; change: ClientChange }> = [];
-    const refusals: RememberedRefusal[] = [];
+  /** Relays outboxes a crash left behind, so each client's next events follow its earlier ones. */
+  async function recover(docs: Map<string, ClientDocument>): Promise<void> {
+    const left: Written[] = [...docs.values()].filter((doc) => doc.pending_events.length > 0).map((doc) => ({ doc, isNew: false }));
+    if (left.length === 0) return;
+    await relay.relay(left);
+    await relay.settle(left);
+    for (const { doc } of left) docs.set(doc._id, { ...doc, pending_events: [] });
+  }
 
-    const docs = await repository.loadMany(wave.filter((i) => i.command.type !== 'CreateClient').map((i) => i.command.data.client_id));
-    lap('load');
-    for (const item of wave) {
-      const { command } = item;
-      const doc = command.type === 'CreateClient' ? null : (docs.get(command.data.client_id) ?? null);
-      // a redelivery replays its outcome; an outbox left by a crash is relayed before anything else
-      if (doc && (doc.pending_events.length > 0 || doc.applied_commands.some((c) => c.id === command.id))) {
-        alone.push(item);
-        continue;
-      }
-      const live = doc && !doc.deleted ? doc : null;
+  /** Writes one at a time what may collide with another client's email; a collision refuses that command alone. */
+  async function writeSingles(singles: PlannedSingle[]): Promise<{ written: Written[]; answered: Answered[] }> {
+    const written: Written[] = [];
+    const answered: Answered[] = [];
+    for (const single of singles) {
+      const { item } = single;
+      const previous = single.kind === 'change' ? single.change.previous : single.tombstone;
       try {
-        const decision = decide(command, live ? toClient(live) : null, { process, now });
-        const events = changeEventsOf(decision, command, command.correlation_id, now);
-        if (command.type === 'CreateClient') creates.push({ item, decision, events });
-        else if (events.length === 0) answered.push({ item, outcome: decidedOutcome(decision.outcome, decision.client) });
-        // another client may hold the new email: the bulk write cannot refuse just this one
-        else if (changesEmail(decision)) alone.push(item);
-        else changes.push({ item, decision, change: { previous: live!, next: decision.client, commandId: command.id, outcome: decision.outcome, events } });
+        if (single.kind === 'change') {
+          const { next, commandId, outcome, events } = single.change;
+          written.push({ doc: await repository.update(previous, next, commandId, outcome, events), isNew: false });
+          answered.push({ item, outcome: decidedOutcome(outcome, next) });
+        } else {
+          written.push({ doc: await repository.replaceTombstone(single.client, item.command.id, single.events), isNew: false });
+          answered.push({ item, outcome: decidedOutcome('created', single.client) });
+        }
       } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
         const refused = refusalOutcome(error);
-        if (doc) refusals.push({ previous: doc, commandId: command.id, refusal: refused.refusal });
+        await repository.rememberRefusal(previous, item.command.id, refused.refusal);
         answered.push({ item, outcome: refused });
       }
     }
+    return { written, answered };
+  }
 
-    const [inserted, updated] = await Promise.all([
-      repository.insertMany(creates.map(({ item, decision, events }) => ({ client: decision.client!, commandId: item.command.id, events }))),
+  /**
+   * A wave of commands naming distinct clients: each step is one round trip for all of them.
+   * `loadCreates`: the creates' ids were found taken or their email was, so their documents are read first.
+   */
+  async function applyWave(wave: CommandItem[], loadCreates: boolean): Promise<void> {
+    const { lap, timings } = laps();
+    const loaded = wave.filter((i) => loadCreates || i.command.type !== 'CreateClient');
+    const docs = await repository.loadMany(loaded.map((i) => i.command.data.client_id));
+    await recover(docs);
+    lap('load');
+    const plan = planWave(wave, docs, { process, now: clock() });
+    const [inserted, updated, singles] = await Promise.all([
+      repository.insertMany(plan.inserts.map(({ item, client, events }) => ({ client, commandId: item.command.id, events }))),
       repository.updateMany(
-        changes.map((c) => c.change),
-        refusals,
+        plan.changes.map((c) => c.change),
+        plan.refusals,
       ),
+      writeSingles(plan.singles),
     ]);
     lap('write');
-    const written: Written[] = [];
-    creates.forEach(({ item, decision }, index) => {
+
+    const written: Written[] = [...singles.written];
+    const answered: Answered[] = [...plan.answered, ...singles.answered];
+    const again: CommandItem[] = [];
+    plan.inserts.forEach(({ item, client }, index) => {
       const doc = inserted[index];
-      // a taken id (a redelivery, a tombstone) or a taken email: decided one by one
-      if (!doc) return alone.push(item);
-      written.push({ doc, isNew: true });
-      answered.push({ item, outcome: decidedOutcome('created', decision.client) });
+      if (doc) {
+        written.push({ doc, isNew: true });
+        answered.push({ item, outcome: decidedOutcome('created', client) });
+      } else if (loadCreates) {
+        // no document holds the id, so the email is what is taken
+        answered.push({ item, outcome: refusalOutcome(emailTaken()) });
+      } else {
+        again.push(item);
+      }
     });
-    changes.forEach(({ item, decision }, index) => {
+    plan.changes.forEach(({ item, change }, index) => {
       written.push({ doc: updated[index]!, isNew: false });
-      answered.push({ item, outcome: decidedOutcome(decision.outcome, decision.client) });
+      answered.push({ item, outcome: decidedOutcome(change.outcome, change.next) });
     });
 
     await relay.relay(
@@ -105,14 +122,13 @@ export function createCommandHandler({ repository, directory, producer, process,
     lap('relay_and_reply');
     await relay.settle(written);
     lap('settle');
-    for (const item of alone) await applyOne(item);
-    lap('one_by_one');
-    logger.debug({ commands: wave.length, one_by_one: alone.length, ms: timings }, 'commands handled');
+    logger.debug({ commands: wave.length, again: again.length, ms: timings }, 'commands handled');
+    if (again.length > 0) await applyWave(again, true);
   }
 
   /** Applies a run of consecutive client commands of one partition. */
   return async function handleCommands(items: CommandItem[]): Promise<void> {
-    for (const wave of wavesOf(items)) await applyWave(wave);
+    for (const wave of wavesOf(items)) await applyWave(wave, false);
   };
 }
 
@@ -132,5 +148,3 @@ function* wavesOf(items: CommandItem[]): Generator<CommandItem[]> {
   }
   if (wave.length > 0) yield wave;
 }
-
-const changesEmail = (decision: Decision) => decision.events.some((e) => e.type === 'ClientUpdated' && 'email' in e.changes);

@@ -49,13 +49,7 @@ export function createOutboxRelay({ repository, directory, producer, logger }: O
     for (const event of relayed.flatMap((w) => w.doc.pending_events)) logger.info({ audit: auditOf(event) }, 'client changed');
   }
 
-  /** Relays one document's outbox right away (the one-by-one path). */
-  async function relayNow(doc: ClientDocument, isNew: boolean): Promise<void> {
-    await relay([{ doc, isNew }]);
-    await settle([{ doc, isNew }]);
-  }
-
-  return { relay, settle, relayNow };
+  return { relay, settle };
 }
 
 export type OutboxRelay = ReturnType<typeof createOutboxRelay>;

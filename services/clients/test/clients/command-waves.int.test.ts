@@ -203,6 +203,48 @@ describe('a run of client commands applied in waves', () => {
     else expect([kindOf(answers[0]!), emails[0]]).toEqual(['conflict', `${a}@example.com`]);
   });
 
+  it("re-creates a deleted client's id, refuses a create of a live one, and answers both the same when delivered again", async () => {
+    const [gone, live, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await handle([create(gone, `${gone}@example.com`), create(live, `${live}@example.com`), create(other, `${other}@example.com`)]);
+    await handle([remove(gone)]);
+    const run = [
+      create(gone, `${gone}.again@example.com`),
+      create(live, `${live}.two@example.com`),
+      // a deleted id with an email another client holds: refused, and the tombstone stays
+      create(randomUUID(), `${other}@example.com`),
+    ];
+    await handle(run);
+    const first = (await answersTo(run)).map((r) => r[0]!);
+    expect(first.map(kindOf)).toEqual(['created', 'conflict', 'conflict']);
+    expect(first[0]).toMatchObject({ client: { id: gone, email: `${gone}.again@example.com`, version: 1 } });
+    expect(first[1]).toMatchObject({ refusal: { code: 'client_exists' } });
+    expect(first[2]).toMatchObject({ refusal: { code: 'email_taken' } });
+    const sent = await waitFor(() => eventsOf(gone).length === 3 && eventsOf(gone), { what: "the re-created client's events" });
+    expect(sent.map((e) => e.type)).toEqual(['ClientCreated', 'ClientDeleted', 'ClientCreated']);
+    expect(await stored(gone)).toMatchObject({ email_normalized: `${gone}.again@example.com`, version: 1, pending_events: [] });
+    expect((await stored(gone))?.['deleted']).not.toBe(true);
+    expect(await stored(live)).toMatchObject({ email_normalized: `${live}@example.com`, version: 1 });
+    const timeline = await db.collection<{ entries: Array<{ type: string }> }>('client_history').findOne({ _id: gone as never });
+    expect(timeline?.entries.map((e) => e.type)).toEqual(['ClientCreated', 'ClientDeleted', 'ClientCreated']);
+
+    await handle(run);
+    const again = (await answersTo(run, 2)).map((r) => r[1]!);
+    expect(again).toEqual(first);
+    expect(eventsOf(gone)).toHaveLength(3);
+  });
+
+  it("refuses re-creating a deleted id with another client's email, and keeps the tombstone", async () => {
+    const [gone, other] = [randomUUID(), randomUUID()];
+    await handle([create(gone, `${gone}@example.com`), create(other, `${other}@example.com`)]);
+    await handle([remove(gone)]);
+    const run = [create(gone, `${other}@example.com`)];
+    await handle(run);
+    expect((await answersTo(run))[0]![0]).toMatchObject({ outcome: 'refused', refusal: { code: 'email_taken' } });
+    expect(await stored(gone)).toMatchObject({ deleted: true, version: 2 });
+    await handle(run);
+    expect((await answersTo(run, 2))[0]![1]).toMatchObject({ outcome: 'refused', refusal: { code: 'email_taken' } });
+  });
+
   it('relays an outbox a crash left behind before applying the next command of that client', async () => {
     const a = randomUUID();
     await handle([create(a, `${a}@example.com`)]);
