@@ -11,7 +11,7 @@
 #   Redis  — Debian's redis-server
 #
 # usage: stack.sh provision|up|down|reset|status|env [dev|test|bench|chaos] [kafka|mongo|redis …]
-#   provision  download/build what is missing (cached under .local/ and ~/.cache/trackme/, idempotent)
+#   provision  download/build what is missing (cached per user in ~/.cache/trackme/, idempotent)
 #   up         provision, then start the profile's servers (all, or those named) and wait until they answer
 #   down       stop the profile's servers (SIGTERM, then SIGKILL after a grace period)
 #   status     print each server's state and address
@@ -34,7 +34,8 @@ FERRETDB_VERSION=v1.24.2
 SECANTUSDB_VERSION=0.5.3-beta.196
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cache="$root/.local/cache"
+# built or fetched once per user and exact version, outside the clone: a fresh clone (CI) finds it there
+cache="${TRACKME_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trackme}"
 cmd=${1:-status}
 profile=${2:-dev}
 servers=("${@:3}")
@@ -68,8 +69,7 @@ kafka_libs="$cache/kafka-$KAFKA_VERSION/libs"
 # bump the build tag whenever the build steps below change, so cached binaries are rebuilt
 FERRETDB_BUILD=$FERRETDB_VERSION-idindex1-updateconns1
 ferretdb_bin="$cache/ferretdb-$FERRETDB_BUILD/ferretdb"
-# built once per user and exact version: a fresh clone (CI) finds it there
-secantusdb_home="${XDG_CACHE_HOME:-$HOME/.cache}/trackme/secantusdb-$SECANTUSDB_VERSION"
+secantusdb_home="$cache/secantusdb-$SECANTUSDB_VERSION"
 secantusdb_bin="$secantusdb_home/bin/secantusd-rs"
 
 log() { printf '[stack:%s] %s\n' "$profile" "$*" >&2; }
@@ -135,7 +135,7 @@ provision_mongo() {
   esac
   [ -x "$ferretdb_bin" ] && return
   command -v go >/dev/null || { log "Go is required to build FerretDB"; exit 1; }
-  log "building FerretDB $FERRETDB_VERSION with Go (first run only)"
+  log "building FerretDB $FERRETDB_VERSION with Go (first run for this user only)"
   local work="$cache/ferretdb-$FERRETDB_BUILD/src"
   mkdir -p "$work"
   cat >"$work/go.mod" <<EOF
@@ -173,9 +173,14 @@ EOF
 
 provision() {
   mkdir -p "$cache"
+  # two clones provisioning at once (a CI run beside a dev stack) build one copy, one after the other
+  exec 8>"$cache/stack-provision.lock"
+  flock 8
   if wanted redis; then provision_redis; fi
   if wanted kafka; then provision_kafka; fi
   if wanted mongo; then provision_mongo; fi
+  # released before any server starts, so no server inherits the lock
+  exec 8>&-
 }
 
 # a killed server nobody has reaped yet (a zombie) is not alive
