@@ -21,6 +21,18 @@ describe('the committed OpenAPI document', () => {
     expect(readFileSync(OPENAPI_PATH, 'utf8')).toBe(renderOpenApi(await buildOpenApiDocument()));
   });
 
+  it('marks a query parameter with a default optional, as the routes treat it', async () => {
+    const document = JSON.parse(readFileSync('docs/openapi.json', 'utf8')) as {
+      paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string; required?: boolean; schema?: { default?: unknown } }> }>>;
+    };
+    const parameters = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) => (operation.parameters ?? []).map((p) => ({ at: `${method} ${path} ${p.name}`, ...p }))),
+    );
+    const defaulted = parameters.filter((p) => p.in === 'query' && p.schema?.default !== undefined);
+    expect(defaulted.map((p) => p.at)).toContain('get /clients limit');
+    expect(defaulted.filter((p) => p.required).map((p) => p.at)).toEqual([]);
+  });
+
   it('documents every public route with its error statuses', async () => {
     const document = JSON.parse(readFileSync('docs/openapi.json', 'utf8')) as {
       openapi: string;
@@ -110,6 +122,7 @@ describe('the committed OpenAPI document', () => {
       'get /clients/{id}',
       'get /clients/{id}/history',
       'patch /clients/{id}',
+      'patch /clients/{id}/stage',
       'put /clients/{id}/stage',
     ]);
     expect(links.find((l) => l.from === 'createClient 202')).toEqual({ from: 'createClient 202', to: 'getOperation', parameters: { id: '$response.body#/data/operation_id' } });

@@ -25,6 +25,7 @@ def _only_fields(problem, allowed):
 KNOWN_REFUSALS = {
     # a move the configured process does not allow, or "next"/"prev" past either end
     "moveClientStage": lambda problem: problem.get("code") == "illegal_transition",
+    "patchClientStage": lambda problem: problem.get("code") == "illegal_transition",
     # a range of more than 400 periods, `from` after `to`, or a date the calendar has not got (2025-02-30)
     "listMetrics": lambda problem: _only_fields(
         problem,

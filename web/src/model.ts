@@ -66,21 +66,7 @@ export function movesFrom(all: Stage[], from: string): Move[] {
 
 export const stageName = (all: Stage[] | undefined, id: string): string => all?.find((s) => s.id === id)?.name ?? id;
 
-/**
- * Moves a client. The API's stage move is a full update (fields left out are cleared), so the
- * client goes with it as the console last read it.
- */
+/** Moves a client's stage only: a field someone changed since the console read the client is kept. */
 export function moveClient(client: ClientView, stage: string) {
-  const body = {
-    name: client.name,
-    email: client.email,
-    stage,
-    is_active: client.is_active,
-    app: client.app.status,
-    ...(client.source !== null ? { source: client.source } : {}),
-    ...(client.channel !== null ? { channel: client.channel } : {}),
-    ...(client.last_login.at !== null ? { last_login: client.last_login.at } : {}),
-    contracts: client.contracts.map((contract) => ({ ...contract, autopayment: contract.autopayment.status })),
-  };
-  return call('PUT', `clients/${encodeURIComponent(client.id)}/stage`, { body });
+  return call('PATCH', `clients/${encodeURIComponent(client.id)}/stage`, { body: { stage } });
 }

@@ -101,7 +101,14 @@ export const ReplaceClientBodySchema = Type.Object(
 );
 export type ReplaceClientBody = Static<typeof ReplaceClientBodySchema>;
 
-/** PATCH: any subset of the non-stage fields (stage moves go through PUT …/stage). */
+/**
+ * PATCH …/stage: a stage move alone. The client's other fields stay as they are when the move is
+ * applied, so a change someone made since the caller read the client is kept.
+ */
+export const MoveStageBodySchema = Type.Object({ stage: writable.stage }, { additionalProperties: false, $id: 'MoveStageBody' });
+export type MoveStageBody = Static<typeof MoveStageBodySchema>;
+
+/** PATCH: any subset of the non-stage fields (stage moves go through …/stage). */
 export const PatchClientBodySchema = Type.Object(
   {
     name: Type.Optional(writable.name),

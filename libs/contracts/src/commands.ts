@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { ClientIdSchema, ClientSchema, CreateClientBodySchema, InstantSchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
+import { ClientIdSchema, ClientSchema, CreateClientBodySchema, InstantSchema, MoveStageBodySchema, PatchClientBodySchema, ReplaceClientBodySchema } from './clients.js';
 import { FieldErrorSchema } from './field-error.js';
 
 /** Who asked for a change; recorded in the client's history. */
@@ -18,6 +18,7 @@ export const CommandTypes = {
   createClient: 'CreateClient',
   replaceClient: 'ReplaceClient',
   patchClient: 'PatchClient',
+  moveClientStage: 'MoveClientStage',
   deleteClient: 'DeleteClient',
 } as const;
 
@@ -42,12 +43,14 @@ export const CreateClientCommandSchema = Type.Object(
 );
 export const ReplaceClientCommandSchema = Type.Object({ ...base, fields: ReplaceClientBodySchema }, { additionalProperties: false });
 export const PatchClientCommandSchema = Type.Object({ ...base, fields: PatchClientBodySchema }, { additionalProperties: false });
+export const MoveClientStageCommandSchema = Type.Object({ ...base, fields: MoveStageBodySchema }, { additionalProperties: false });
 export const DeleteClientCommandSchema = Type.Object(base, { additionalProperties: false });
 
 export const COMMAND_SCHEMAS = {
   [CommandTypes.createClient]: CreateClientCommandSchema,
   [CommandTypes.replaceClient]: ReplaceClientCommandSchema,
   [CommandTypes.patchClient]: PatchClientCommandSchema,
+  [CommandTypes.moveClientStage]: MoveClientStageCommandSchema,
   [CommandTypes.deleteClient]: DeleteClientCommandSchema,
 } as const;
 

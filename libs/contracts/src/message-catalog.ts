@@ -30,6 +30,7 @@ const COMMAND_SUMMARIES: Record<keyof typeof COMMAND_SCHEMAS, string> = {
   CreateClient: 'Create a client (POST /clients)',
   ReplaceClient: "Replace a client's fields and move its stage (PUT /clients/{id}/stage)",
   PatchClient: "Change some of a client's fields (PATCH /clients/{id})",
+  MoveClientStage: "Move a client's stage and nothing else (PATCH /clients/{id}/stage, bulk stage moves)",
   DeleteClient: 'Delete a client (DELETE /clients/{id})',
 };
 

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { StageProcess } from '@trackme/contracts';
 import { MethodNotAllowedError } from '@trackme/platform';
 import { activityRoutes } from './activity/routes.js';
+import { defaultedParametersOptional } from './http/openapi-defaults.js';
 import { addLinks } from './http/openapi-links.js';
 import { installAuthentication, type AuthMode } from './auth/authenticate.js';
 import { protectRoute } from './auth/permissions.js';
@@ -92,7 +93,7 @@ export function openApiOptions(basePath: string) {
     },
     // health, readiness and /metrics are operational endpoints, not part of the API contract
     hideUntagged: true,
-    transformObject: (document: object) => addLinks((document as { openapiObject: object }).openapiObject),
+    transformObject: (document: object) => addLinks(defaultedParametersOptional((document as { openapiObject: object }).openapiObject)),
     // components named after the schemas' $id (Client, Problem …) instead of def-0, def-1 …
     refResolver: {
       buildLocalReference: (json: { $id?: unknown }, _baseUri: unknown, _fragment: unknown, i: number) =>

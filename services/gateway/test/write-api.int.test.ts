@@ -66,6 +66,31 @@ describe('gateway write API in process', () => {
     expect((await gateway.app.inject(await authed({ url: `/api/v1/clients/${randomUUID()}/history` }))).statusCode).toBe(404);
   });
 
+  it('moves only the stage with PATCH …/stage, keeping fields changed since the caller read the client', async () => {
+    const email = `move-${randomUUID()}@example.com`;
+    const id = (await post({ name: 'Dee', email, source: 'ads' })).json().data.id as string;
+    const read = (await gateway.app.inject(await authed({ url: `/api/v1/clients/${id}` }))).json().data;
+    // someone else changes the client after it was read
+    await gateway.app.inject(await authed({ method: 'PATCH', url: `/api/v1/clients/${id}`, payload: { app: 'installed', channel: 'paid' } }));
+    const move = async (stage: string) => gateway.app.inject(await authed({ method: 'PATCH', url: `/api/v1/clients/${id}/stage`, payload: { stage } }));
+
+    const moved = await move('next');
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json().data).toMatchObject({ stage: 'product_selection', app: 'installed', channel: 'paid', source: 'ads', name: read.name, version: 3 });
+    expect((await move('product_selection')).json().data).toMatchObject({ stage: 'product_selection', version: 3 });
+    const illegal = await move('completed');
+    expect([illegal.statusCode, illegal.json().code]).toEqual([400, 'illegal_transition']);
+    const unknown = await move('moon');
+    expect([unknown.statusCode, unknown.json().errors]).toEqual([400, [{ field: 'stage', message: 'unknown stage "moon"' }]]);
+    const extra = await gateway.app.inject(await authed({ method: 'PATCH', url: `/api/v1/clients/${id}/stage`, payload: { stage: 'next', name: 'X' } }));
+    expect(extra.statusCode).toBe(400);
+    expect((await gateway.app.inject(await authed({ method: 'PATCH', url: `/api/v1/clients/${randomUUID()}/stage`, payload: { stage: 'next' } }))).statusCode).toBe(404);
+
+    const history = (await gateway.app.inject(await authed({ url: `/api/v1/clients/${id}/history` }))).json().data as Array<{ type: string; from?: string; to?: string }>;
+    expect(history.map((e) => e.type)).toEqual(['ClientCreated', 'ClientUpdated', 'ClientStageChanged']);
+    expect(history[2]).toMatchObject({ from: 'registration', to: 'product_selection' });
+  });
+
   it('replays an Idempotency-Key retry and refuses the key with another body', async () => {
     const body = { name: 'Bo', email: `idem-${randomUUID()}@example.com` };
     const key = `"${randomUUID()}"`;

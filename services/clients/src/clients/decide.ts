@@ -149,6 +149,13 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       if (moved) events.push({ type: 'ClientStageChanged', from: moved.from, to: moved.to, rollback: moved.rollback, client });
       return { outcome: 'changed', client, events };
     }
+    case CommandTypes.moveClientStage: {
+      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
+      const move = resolveStageMove(process, state.stage, command.data.fields.stage);
+      if (move.kind === 'stay') return { outcome: 'unchanged', client: state, events: [] };
+      const client: Client = { ...state, stage: move.to, last_updated: at, version: state.version + 1 };
+      return { outcome: 'changed', client, events: [{ type: 'ClientStageChanged', from: move.from, to: move.to, rollback: move.rollback, client }] };
+    }
     case CommandTypes.deleteClient: {
       if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
       const client: Client = { ...state, last_updated: at, version: state.version + 1 };

@@ -23,6 +23,7 @@ const CLIENT_ID = 'client-1';
 const create = (fields: CreateClientBody): ClientCommand => ({ type: CommandTypes.createClient, data: { client_id: CLIENT_ID, fields, actor } });
 const replace = (fields: ReplaceClientBody): ClientCommand => ({ type: CommandTypes.replaceClient, data: { client_id: CLIENT_ID, fields, actor } });
 const patch = (fields: PatchClientBody): ClientCommand => ({ type: CommandTypes.patchClient, data: { client_id: CLIENT_ID, fields, actor } });
+const moveTo = (stage: string): ClientCommand => ({ type: CommandTypes.moveClientStage, data: { client_id: CLIENT_ID, fields: { stage }, actor } });
 const remove = (): ClientCommand => ({ type: CommandTypes.deleteClient, data: { client_id: CLIENT_ID, actor } });
 
 /** A client registered earlier, with every optional field set. */
@@ -283,6 +284,39 @@ describe('replacing a client (PUT)', () => {
     const error = errorOf(() => decide(replace({ ...sameAs(state), contracts }), state, context));
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as ConflictError).code).toBe('duplicate_contract');
+  });
+});
+
+describe('moving only the stage (PATCH …/stage)', () => {
+  it('moves the stage as the next version and leaves every other field as stored', () => {
+    const state = existingClient();
+    const decision = decide(moveTo('form_filling'), state, context);
+    const expected: Client = { ...state, stage: 'form_filling', last_updated: NOW, version: 5 };
+    expect(decision).toEqual({
+      outcome: 'changed',
+      client: expected,
+      events: [{ type: 'ClientStageChanged', from: 'data_consent', to: 'form_filling', rollback: false, client: expected }],
+    });
+  });
+
+  it('moves by order with "next" and "prev", a move back being a rollback', () => {
+    const state = existingClient();
+    expect(decide(moveTo('prev'), state, context).events).toEqual([
+      expect.objectContaining({ type: 'ClientStageChanged', from: 'data_consent', to: 'product_selection', rollback: true }),
+    ]);
+    expect(decide(moveTo('next'), state, context).client).toMatchObject({ stage: 'form_filling', version: 5 });
+  });
+
+  it('changes nothing for the stage the client is in', () => {
+    const state = existingClient();
+    expect(decide(moveTo('data_consent'), state, context)).toEqual({ outcome: 'unchanged', client: state, events: [] });
+  });
+
+  it('refuses a move the process does not allow, an unknown stage and a missing client', () => {
+    const state = existingClient();
+    expect(errorOf(() => decide(moveTo('completed'), state, context))).toBeInstanceOf(IllegalTransitionError);
+    expect(errorOf(() => decide(moveTo('moon'), state, context))).toBeInstanceOf(ValidationError);
+    expect(errorOf(() => decide(moveTo('next'), null, context))).toBeInstanceOf(NotFoundError);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   ClientSchema,
   CommandTypes,
   CreateClientBodySchema,
+  MoveStageBodySchema,
   PatchClientBodySchema,
   ReplaceClientBodySchema,
   unknownStage,
@@ -82,6 +83,32 @@ export const clientRoutes: FastifyPluginAsyncTypebox<{ write: WriteContext; proc
       assertKnownStage(process, request.body.stage, true);
       await executeWrite(write, request, reply, {
         type: CommandTypes.replaceClient,
+        clientId: request.params.id,
+        data: (clientId, actor) => ({ client_id: clientId, actor, fields: request.body }),
+      });
+    },
+  );
+
+  app.patch(
+    '/clients/:id/stage',
+    {
+      config: { swaggerTransform: documentStages(MoveStageBodySchema, [...stageIds, 'next', 'prev']) },
+      schema: {
+        tags: ['clients'],
+        operationId: 'patchClientStage',
+        summary: "Move a client's stage, leaving its other fields as they are",
+        description:
+          '`stage` may be a stage id, "next" or "prev"; the move is checked against the process. Unlike PUT …/stage, fields someone changed since the caller read the client are kept.',
+        params: Params,
+        headers: IdempotencyKeyHeaderSchema,
+        body: MoveStageBodySchema,
+        response: { 200: ClientResponseSchema, 202: OperationAcceptedSchema, ...problemResponses(400, 404, 409, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      assertKnownStage(process, request.body.stage, true);
+      await executeWrite(write, request, reply, {
+        type: CommandTypes.moveClientStage,
         clientId: request.params.id,
         data: (clientId, actor) => ({ client_id: clientId, actor, fields: request.body }),
       });

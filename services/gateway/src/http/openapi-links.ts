@@ -24,6 +24,7 @@ const ofCreatedClient = {
   GetClientHistory: link('getClientHistory', '/data/id', "The created client's timeline"),
   PatchClient: link('patchClient', '/data/id', 'Change the created client'),
   MoveClientStage: link('moveClientStage', '/data/id', 'Move the created client'),
+  PatchClientStage: link('patchClientStage', '/data/id', "Move the created client's stage only"),
   DeleteClient: link('deleteClient', '/data/id', 'Delete the created client'),
 };
 const ofChangedClient = {
@@ -41,6 +42,7 @@ const LINKS: Record<string, Record<string, Record<string, unknown>>> = {
   createClient: { '201': ofCreatedClient, '202': ofQueuedWrite },
   moveClientStage: { '200': ofChangedClient, '202': ofQueuedWrite },
   patchClient: { '200': ofChangedClient, '202': ofQueuedWrite },
+  patchClientStage: { '200': ofChangedClient, '202': ofQueuedWrite },
   deleteClient: { '202': ofQueuedWrite },
   batchClients: { '202': ofJob },
   bulkClients: { '202': ofJob },

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import { ListClientsQuerySchema, PatchClientBodySchema, StageRefSchema, unknownStage } from '@trackme/contracts';
 import { ValidationError } from '@trackme/platform';
 import { IdempotencyKeyHeaderSchema, problemResponses } from '../http/schemas.js';
-import { clientsMatching, replacementOf, type ListFilter } from './client-set.js';
+import { clientsMatching, type ListFilter } from './client-set.js';
 import { JobAcceptedHeaders, JobAnswerSchema } from './http-schemas.js';
 import type { JobItem } from './job-model.js';
 import { idempotent, jobIdOf, submitJob, type JobsDeps } from './submit.js';
@@ -30,12 +30,15 @@ const BulkBodySchema = Type.Object(
 
 type Action = Static<typeof ActionSchema>;
 
-/** The command an action makes of one client: its fields as the set was read, for a stage move. */
-function itemOf(action: Action, client: Parameters<typeof replacementOf>[0], i: number): JobItem {
+/**
+ * The command an action makes of one client. A stage move names only the stage, so a field changed
+ * after the set was read is kept; each move is still checked against the process when applied.
+ */
+function itemOf(action: Action, client: { id: string }, i: number): JobItem {
   const base = { i, client_id: client.id, status: 'pending' as const };
   switch (action.type) {
     case 'stage':
-      return { ...base, op: 'replace', fields: replacementOf(client, action.stage) };
+      return { ...base, op: 'move', fields: { stage: action.stage } };
     case 'set_active':
       return { ...base, op: 'patch', fields: { is_active: action.is_active } };
     case 'patch':

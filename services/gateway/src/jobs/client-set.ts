@@ -1,4 +1,4 @@
-import { LIST_LIMIT_MAX, LIST_QUERY_FIELDS, type ClientView, type ListClientsQuery, type ReplaceClientBody } from '@trackme/contracts';
+import { LIST_LIMIT_MAX, LIST_QUERY_FIELDS, type ClientView, type ListClientsQuery } from '@trackme/contracts';
 import { DependencyUnavailableError, ValidationError } from '@trackme/platform';
 import { queryStringOf } from '../http/service-client.js';
 import type { ReadClient } from '../read/read-client.js';
@@ -29,19 +29,4 @@ export async function clientsMatching(read: ReadClient, filter: ListFilter): Pro
     if (page.data.length < LIST_LIMIT_MAX) break;
   }
   return [...found.values()];
-}
-
-/** A client as a full representation for a stage move (PUT …/stage keeps every field it is given). */
-export function replacementOf(client: ClientView, stage: string): ReplaceClientBody {
-  return {
-    name: client.name,
-    email: client.email,
-    stage,
-    is_active: client.is_active,
-    ...(client.source === null ? {} : { source: client.source }),
-    ...(client.channel === null ? {} : { channel: client.channel }),
-    app: client.app.status,
-    ...(client.last_login.at === null ? {} : { last_login: client.last_login.at }),
-    contracts: client.contracts.map((contract) => ({ ...contract, autopayment: contract.autopayment.status })),
-  };
 }

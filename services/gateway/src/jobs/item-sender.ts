@@ -7,6 +7,7 @@ const COMMAND_OF = {
   create: CommandTypes.createClient,
   upsert: CommandTypes.createClient,
   patch: CommandTypes.patchClient,
+  move: CommandTypes.moveClientStage,
   replace: CommandTypes.replaceClient,
   delete: CommandTypes.deleteClient,
 } as const;

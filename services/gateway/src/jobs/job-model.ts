@@ -1,7 +1,10 @@
 import type { Actor, FieldError } from '@trackme/contracts';
 
-/** What an item asks of one client; each becomes one ordinary client command. */
-export type ItemOp = 'create' | 'upsert' | 'patch' | 'replace' | 'delete';
+/**
+ * What an item asks of one client; each becomes one ordinary client command. `replace` (a stage
+ * move with the client's fields as read) is what jobs stored before `move` existed hold.
+ */
+export type ItemOp = 'create' | 'upsert' | 'patch' | 'move' | 'replace' | 'delete';
 
 export type ItemStatus = 'pending' | 'succeeded' | 'refused' | 'failed';
 

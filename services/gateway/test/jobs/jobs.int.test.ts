@@ -138,6 +138,22 @@ describe('POST /clients/bulk', () => {
     expect((await api('GET', `/clients/${ids[0]}`, undefined, { 'cache-control': 'no-cache' })).json().data.source).toBe(source);
   });
 
+  it('keeps a change made to a client after the move was submitted: a move names only the stage', async () => {
+    const { source, ids } = await seed(2);
+    // a job ahead of it in the lane keeps the move queued while the client is changed
+    const ahead = await api('POST', '/clients/batch', { items: Array.from({ length: 300 }, (_, i) => person(`ahead${i}`)) });
+    const answer = await api('POST', '/clients/bulk', { filter: { source }, action: { type: 'stage', stage: 'next' } });
+    const location = answer.headers['location'] as string;
+    const changed = await api('PATCH', `/clients/${ids[0]}`, { channel: 'partner', app: 'installed' });
+    expect(changed.statusCode).toBe(200);
+    expect((await gateway.app.inject(await authed({ url: location }))).json().data.status).toBe('queued');
+
+    expect(await finished(location)).toMatchObject({ status: 'succeeded', counts: { succeeded: 2 } });
+    const client = (await api('GET', `/clients/${ids[0]}`, undefined, { 'cache-control': 'no-cache' })).json().data;
+    expect(client).toMatchObject({ stage: 'product_selection', channel: 'partner', app: { status: 'installed' }, source });
+    await finished(ahead.headers['location'] as string);
+  });
+
   it('reports the moves the process refuses instead of forcing them', async () => {
     const { source, ids } = await seed(2);
     const first = (await api('GET', `/clients/${ids[0]}`, undefined, { 'cache-control': 'no-cache' })).json().data;
