@@ -97,9 +97,15 @@ export class PoisonMessageError extends AppError {
   readonly code = 'poison_message';
   readonly status = 400;
   readonly reason: string;
-  constructor(reason: string, message: string, details?: Record<string, unknown>) {
+  /**
+   * The error lines of its dead-letter record, when they are not the message followed by the
+   * details' `errors` (kafka/rejections.ts): e.g. only the field errors of an invalid event.
+   */
+  readonly lines: string[] | undefined;
+  constructor(reason: string, message: string, details?: Record<string, unknown>, lines?: string[]) {
     super(message, details);
     this.reason = reason;
+    this.lines = lines;
   }
 }
 

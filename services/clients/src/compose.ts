@@ -6,7 +6,7 @@ import { createActivityIntake } from './activity/activity-intake.js';
 import { ProcessedEvents } from './activity/processed-events.js';
 import { ClientRepository } from './clients/client-repository.js';
 import { EmailDirectory } from './clients/email-directory.js';
-import { createCommandStream } from './command-stream.js';
+import { createCommandStream, parseStreamCommand } from './command-stream.js';
 import { createCommandHandler } from './clients/command-handler.js';
 import type { ClientsConfig } from './config.js';
 
@@ -38,6 +38,7 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     ...consumerDefaults,
     groupId: 'trackme-clients',
     topics: [Topics.clientCommands],
+    parse: parseStreamCommand,
     batchHandler: createCommandStream({
       handleCommands: createCommandHandler({ repository, directory, producer, process: stages, logger }),
       applyActivity: activityApplier.applyRun,
@@ -51,7 +52,7 @@ export async function composeClients(context: ServiceContext<ClientsConfig>): Pr
     ...consumerDefaults,
     groupId: 'trackme-clients-activity',
     topics: [Topics.activity],
-    batchHandler: createActivityIntake({ producer, directory }),
+    ...createActivityIntake({ producer, directory }),
   });
   kafka.start();
   const expiry = startDedupExpiry(processed, config.ACTIVITY_DEDUP_DAYS, logger);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { APPLY_ACTIVITY_TYPE } from '@trackme/contracts';
-import type { InboundMessage, Rejected } from '@trackme/platform';
+import { parseEach, type InboundMessage, type Rejected } from '@trackme/platform';
 import type { ActivityItem } from '../src/activity/activity-applier.js';
 import type { CommandItem } from '../src/clients/command-handler.js';
-import { createCommandStream } from '../src/command-stream.js';
+import { createCommandStream, parseStreamCommand } from '../src/command-stream.js';
 
 let offset = 0;
 function message(value: unknown): InboundMessage {
@@ -39,17 +39,19 @@ function recorder() {
 describe('the command stream', () => {
   it('hands over each run of consecutive activity or client commands together, in partition order', async () => {
     const { calls, stream } = recorder();
-    const rejected = await stream([activity('a1'), activity('a2'), command('c1'), command('c2'), activity('a3'), command('c3')]);
+    const { parsed, rejected } = parseEach(parseStreamCommand, [activity('a1'), activity('a2'), command('c1'), command('c2'), activity('a3'), command('c3')]);
     expect(rejected).toEqual([]);
+    expect(await stream(parsed)).toEqual([]);
     expect(calls).toEqual(['activity a1,a2', 'changing c1', 'changing c2', 'commands c1,c2', 'activity a3', 'changing c3', 'commands c3']);
   });
 
-  it('returns poison messages for the dead-letter queue and goes on', async () => {
+  it('reads poison messages as rejected, for the dead-letter queue, and handles the others', async () => {
     const { calls, stream } = recorder();
     const garbage = message('{not json');
     const unknown = message(envelope('RenameGalaxy', { client_id: 'c1' }));
     const badActivity = message(envelope(APPLY_ACTIVITY_TYPE, { client_id: 'c1', event: { event_id: 'x' } }));
-    const rejected = await stream([garbage, activity('a1'), badActivity, unknown, activity('a2')]);
+    const { parsed, rejected } = parseEach(parseStreamCommand, [garbage, activity('a1'), badActivity, unknown, activity('a2')]);
+    expect(await stream(parsed)).toEqual([]);
     expect(rejected.map((r) => [r.message, r.reason])).toEqual([
       [garbage, 'invalid_json'],
       [badActivity, 'invalid_schema'],

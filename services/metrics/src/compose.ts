@@ -61,6 +61,7 @@ export async function composeMetrics(context: ServiceContext<MetricsConfig>, opt
   kafka.consumer('event consumer', {
     groupId: 'trackme-metrics',
     topics: [Topics.clientEvents],
+    parse: counter.parse,
     batchHandler: counter.handleBatch,
     maxBatchSize: config.METRICS_BATCH_SIZE,
     gatherMs: config.METRICS_BATCH_WAIT_MS,

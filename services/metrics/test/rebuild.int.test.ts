@@ -71,8 +71,8 @@ describe('rebuildCounters', () => {
     expect(await counters('day|2026-11-04')).toMatchObject({ 'g:clients': -1, 'g:stage:registration': -1 });
     expect(await counters('all|-')).toMatchObject({ 'g:clients': 1, 'g:stage:data_consent': 1, 'g:installed': 1 });
     // the states are the ones the consumer goes on from
-    expect(await store.clients.findOne({ _id: 'a' })).toMatchObject({ v: 5, stage: 'data_consent', installed: true, contracts_on: 1 });
-    expect(await store.clients.findOne({ _id: 'b' })).toMatchObject({ v: 2, deleted: true });
+    expect(await store.clients.findOne({ _id: 'a' })).toMatchObject({ version: 5, stage: 'data_consent', installed: true, contracts_on: 1 });
+    expect(await store.clients.findOne({ _id: 'b' })).toMatchObject({ version: 2, deleted: true });
   });
 
   it('rewrites only the periods from --from on, and the running totals', async () => {

@@ -36,7 +36,7 @@ describe('reduce', () => {
       event(ClientEventTypes.stageChanged, '2026-11-02T10:00:00Z', put, { from: 'registration', to: 'product_selection', rollback: false }),
     ]);
     expect(effects.counters.get('day|2026-11-02')?.get('tr:registration:product_selection')).toBe(1);
-    expect(state).toMatchObject({ stage: 'product_selection', v: 2, installed: false });
+    expect(state).toMatchObject({ stage: 'product_selection', version: 2, installed: false });
     expect(effects.outcomes.get('counted')).toBe(3);
   });
 

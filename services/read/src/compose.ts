@@ -18,7 +18,7 @@ import { ClientReads } from './clients/client-reads.js';
 import { ClientSource } from './clients/client-source.js';
 import { internalClientRoutes } from './clients/routes.js';
 import type { ReadConfig } from './config.js';
-import { createInvalidationHandler } from './events/invalidation.js';
+import { changeFacts, createInvalidationHandler } from './events/invalidation.js';
 import { registerHistoryRoutes } from './history/history-routes.js';
 
 /** Composition root: Mongo (read-only) → Redis cache → change-event consumer → internal HTTP API. */
@@ -39,6 +39,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
   kafka.consumer('event consumer', {
     groupId: 'trackme-read',
     topics: [Topics.clientEvents],
+    parse: changeFacts,
     batchHandler: createInvalidationHandler(cache, source),
     partitionsConsumedConcurrently: DEFAULT_PARTITIONS,
     // while Redis is down an event waits (lists are then read from Mongo); it is never dropped

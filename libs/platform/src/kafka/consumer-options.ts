@@ -25,6 +25,37 @@ export type MessageHandler = (message: InboundMessage) => Promise<void>;
  */
 export type BatchHandler = (messages: InboundMessage[]) => Promise<Rejected[]>;
 
+/**
+ * Reads a message into what its handler works on. Throws PoisonMessageError for a message that
+ * can never be processed: the consumer dead-letters it with the error's reason at once, never
+ * retries it, and hands the messages around it to the handler.
+ */
+export type Parse<T> = (message: InboundMessage) => T;
+
+/** A message and what `parse` read from it. */
+export interface Parsed<T> {
+  message: InboundMessage;
+  value: T;
+}
+
+export type ParsedMessageHandler<T> = (item: Parsed<T>) => Promise<void>;
+
+/**
+ * A {@link BatchHandler} of parsed messages: it gets the messages of a run that `parse`
+ * accepted, in partition order, and is not called when it accepted none of them.
+ */
+export type ParsedBatchHandler<T> = (items: Parsed<T>[]) => Promise<Rejected[]>;
+
+/**
+ * How messages are handled: one at a time or in runs, raw or read by `parse` first. Name the
+ * parse function (not an inline arrow) so its type picks the parsed handlers.
+ */
+export type Handling<T> =
+  | { parse?: undefined; handler: MessageHandler; batchHandler?: undefined }
+  | { parse?: undefined; handler?: undefined; batchHandler: BatchHandler }
+  | { parse: Parse<T>; handler: ParsedMessageHandler<T>; batchHandler?: undefined }
+  | { parse: Parse<T>; handler?: undefined; batchHandler: ParsedBatchHandler<T> };
+
 export const CONSUMER_DEFAULTS = {
   /** attempts for an unexpected handler error before the message is dead-lettered */
   maxAttempts: 3,
@@ -54,13 +85,11 @@ export function groupTimings(sessionTimeoutMs: number, gatherMs: number | undefi
   return { heartbeatInterval, maxWaitTimeInMs: Math.min(gatherMs ?? heartbeatInterval, heartbeatInterval) };
 }
 
-export interface ConsumerOptions {
+/** Everything about a consumer but how it handles messages. */
+export interface ConsumerSettings {
   groupId: string;
   /** logical topic names (the environment prefix is applied here) */
   topics: string[];
-  /** one message at a time; exactly one of handler and batchHandler is given */
-  handler?: MessageHandler;
-  batchHandler?: BatchHandler;
   /** most messages given to batchHandler at once (offsets are committed after each run) */
   maxBatchSize?: number;
   /** most bytes fetched per partition at once (kafkajs default 1 MiB): bounds a batch handler's runs too */
@@ -87,3 +116,6 @@ export interface ConsumerOptions {
   /** told each time the group gives this member its partitions (what it cached of others may be stale) */
   onAssigned?: () => void;
 }
+
+/** A consumer's settings and its handling: exactly one of `handler` and `batchHandler`, with or without `parse`. */
+export type ConsumerOptions<T = unknown> = ConsumerSettings & Handling<T>;

@@ -4,24 +4,29 @@ import { PoisonMessageError } from '../errors.js';
 import { withCorrelation, withoutCorrelation } from '../logging/context.js';
 import { reportConsumerLag } from './consumer-lag.js';
 import { consumerMetrics, inConsumerSpan } from './consumer-telemetry.js';
-import { CONSUMER_DEFAULTS, groupTimings, type ConsumerOptions, type InboundMessage } from './consumer-options.js';
+import { CONSUMER_DEFAULTS, groupTimings, type ConsumerOptions, type ConsumerSettings, type InboundMessage } from './consumer-options.js';
+import { consumerWork, type ConsumerWork, type ParsedRun } from './consumer-work.js';
 import { decodeHeaders } from './headers.js';
 import { topicFor } from './kafka.js';
 import { deadLetterRecord, rejectedOf, type Rejected } from './rejections.js';
 import { GaveUp, retrying, type RetryPolicy } from './retry.js';
 
 export { CONSUMER_DEFAULTS } from './consumer-options.js';
-export type { BatchHandler, ConsumerOptions, InboundMessage, MessageHandler } from './consumer-options.js';
+export { parseEach } from './consumer-work.js';
+export type { BatchHandler, ConsumerOptions, ConsumerSettings, Handling, InboundMessage, MessageHandler } from './consumer-options.js';
+export type { Parse, Parsed, ParsedBatchHandler, ParsedMessageHandler } from './consumer-options.js';
 
 /**
  * Consumer-group member with the guarantees of docs/architecture.md ("Delivery guarantees"):
  * per-partition order, offsets committed only after the handler succeeded (or the message was
  * dead-lettered), bounded retries for unexpected errors, unlimited backoff for unavailable
- * dependencies (retry.ts), DLQ with provenance (rejections.ts).
+ * dependencies (retry.ts), DLQ with provenance (rejections.ts). With `parse`, each message is read
+ * once before its handler sees it, and one parse rejects is dead-lettered without being retried.
  */
-export class MessageConsumer {
+export class MessageConsumer<T = unknown> {
   private readonly consumer: Consumer;
-  private readonly options: ConsumerOptions & Record<keyof typeof CONSUMER_DEFAULTS, number> & { fromBeginning: boolean };
+  private readonly options: ConsumerSettings & Record<keyof typeof CONSUMER_DEFAULTS, number> & { fromBeginning: boolean };
+  private readonly work: ConsumerWork;
   private readonly heartbeatIntervalMs: number;
   private readonly prefix: string;
   private stopping = false;
@@ -31,9 +36,10 @@ export class MessageConsumer {
   private readonly kafka: Kafka;
   private stopLagReport: (() => Promise<void>) | undefined;
 
-  constructor(kafka: Kafka, options: ConsumerOptions) {
+  constructor(kafka: Kafka, options: ConsumerOptions<T>) {
     if (!options.handler === !options.batchHandler) throw new Error('a consumer needs exactly one of handler and batchHandler');
-    const defaults = Object.fromEntries(Object.entries(CONSUMER_DEFAULTS).map(([name, value]) => [name, options[name as keyof ConsumerOptions] ?? value]));
+    this.work = consumerWork(options);
+    const defaults = Object.fromEntries(Object.entries(CONSUMER_DEFAULTS).map(([name, value]) => [name, options[name as keyof ConsumerSettings] ?? value]));
     this.options = { ...options, ...(defaults as Record<keyof typeof CONSUMER_DEFAULTS, number>), fromBeginning: options.fromBeginning ?? true };
     this.prefix = options.topicPrefix ?? '';
     this.groupName = topicFor(this.prefix, options.groupId);
@@ -88,13 +94,14 @@ export class MessageConsumer {
     if (registry) this.stopLagReport = reportConsumerLag(this.kafka, this.groupName, this.options.topics.map((t) => topicFor(this.prefix, t)), registry, logger);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => topicFor(this.prefix, t)), fromBeginning: this.options.fromBeginning });
+    const parseRun = this.work.run;
     await this.consumer.run({
       autoCommit: true,
       autoCommitInterval: 1_000,
       autoCommitThreshold: 100,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
-      ...(this.options.batchHandler
-        ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload) }
+      ...(parseRun
+        ? { eachBatchAutoResolve: false, eachBatch: (payload: EachBatchPayload) => this.handleBatch(payload, parseRun) }
         : { eachMessage: (payload: EachMessagePayload) => this.handleMessage(payload) }),
     });
   }
@@ -123,13 +130,16 @@ export class MessageConsumer {
     const inbound = this.inbound(topic, partition, message);
     await this.timed(inbound.topic, () =>
       inConsumerSpan([inbound], topic, this.groupName, () =>
-        withCorrelation(inbound.headers[Headers.correlationId], () => this.processOne(inbound, heartbeat, this.options.handler!)),
+        withCorrelation(inbound.headers[Headers.correlationId], () => this.processOne(inbound, heartbeat, () => this.work.one(inbound))),
       ),
     );
   }
 
   /** Runs of at most maxBatchSize messages; each run's offsets are committed before the next. */
-  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch(
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
+    parseRun: (messages: InboundMessage[]) => ParsedRun,
+  ): Promise<void> {
     const messages = batch.messages.map((m) => this.inbound(batch.topic, batch.partition, m));
     for (let i = 0; i < messages.length; i += this.options.maxBatchSize) {
       if (!isRunning() || isStale()) return;
@@ -137,7 +147,7 @@ export class MessageConsumer {
       // a long run must not look like a dead member: keep the group session alive meanwhile
       const beating = setInterval(() => void heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
       try {
-        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, this.groupName, () => this.processRun(run, heartbeat)));
+        await this.timed(run[0]!.topic, () => inConsumerSpan(run, batch.topic, this.groupName, () => this.processRun(run, heartbeat, parseRun)));
       } finally {
         clearInterval(beating);
       }
@@ -147,41 +157,50 @@ export class MessageConsumer {
     }
   }
 
-  /** A run of one message is handled like a message of its own; a longer run serves many requests, each with its own correlation id. */
-  private async processRun(run: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const batchHandler = this.options.batchHandler!;
+  /**
+   * A run of one message is handled like a message of its own; a longer run serves many requests,
+   * each with its own correlation id. Its messages are parsed once: what parse rejects is
+   * dead-lettered with what the handler rejects, once the handler succeeded.
+   */
+  private async processRun(run: InboundMessage[], heartbeat: () => Promise<void>, parseRun: (messages: InboundMessage[]) => ParsedRun): Promise<void> {
     if (run.length === 1) {
       const [message] = run as [InboundMessage];
       // a single message gets the per-message policy: bounded attempts, then the DLQ
-      await inCorrelationOf(message, () =>
-        this.processOne(message, heartbeat, async () => {
-          const deadLetters = await batchHandler([message]);
-          await this.deadLetterAll(deadLetters, 1);
-          return deadLetters.length;
-        }),
-      );
+      await inCorrelationOf(message, () => this.processOne(message, heartbeat, () => this.work.one(message)));
       return;
     }
     const log = this.options.logger.child({ topic: run[0]!.topic, messages: run.length });
+    let parsed: ParsedRun | undefined;
     try {
       const deadLetters = await withoutCorrelation(() =>
-        retrying(() => batchHandler(run), this.policy(heartbeat, 1, (error, { wait }) => log.warn({ err: error, wait }, 'dependency unavailable; retrying the batch'))),
+        retrying(
+          async () => {
+            parsed ??= parseRun(run);
+            return [...parsed.rejected, ...(await parsed.handle())];
+          },
+          this.policy(heartbeat, 1, (error, { wait }) => log.warn({ err: error, wait }, 'dependency unavailable; retrying the batch')),
+        ),
       );
       await this.deadLetterAll(deadLetters, 1);
       this.metrics.outcomes?.inc({ topic: run[0]!.topic, outcome: 'processed' }, run.length - deadLetters.length);
     } catch (error) {
       if (!(error instanceof GaveUp)) throw error;
       log.warn({ err: error.error }, 'batch failed; handling its messages one by one');
-      for (const message of run) await this.processRun([message], heartbeat);
+      const alone = parsed?.alone ?? run.map((message) => ({ message, handle: () => this.work.one(message) }));
+      for (const { message, handle } of alone) await inCorrelationOf(message, () => this.processOne(message, heartbeat, handle));
     }
   }
 
-  /** One message through the retry loop; `handler` answers how many messages it dead-lettered itself. */
-  private async processOne(message: InboundMessage, heartbeat: () => Promise<void>, handler: (message: InboundMessage) => Promise<number | void>): Promise<void> {
+  /** One message through the retry loop: `handle` answers what it rejected, dead-lettered here. */
+  private async processOne(message: InboundMessage, heartbeat: () => Promise<void>, handle: () => Promise<Rejected[]>): Promise<void> {
     const log = this.options.logger.child({ topic: message.topic, partition: message.partition, offset: message.offset });
     try {
       const deadLettered = await retrying(
-        () => handler(message),
+        async () => {
+          const deadLetters = await handle();
+          await this.deadLetterAll(deadLetters, 1);
+          return deadLetters.length;
+        },
         this.policy(heartbeat, this.options.maxAttempts, (error, { transient, attempt, wait }) =>
           transient ? log.warn({ err: error, wait }, 'dependency unavailable; retrying the message') : log.warn({ err: error, attempt }, 'message handler failed; retrying'),
         ),

@@ -1,6 +1,6 @@
 import { Headers } from '@trackme/contracts';
 import type { PoisonMessageError } from '../errors.js';
-import type { InboundMessage } from './consumer.js';
+import type { InboundMessage } from './consumer-options.js';
 import type { OutboundMessage } from './producer.js';
 
 /** A message to dead-letter: it goes to the twin of `message.topic` with its key, value and headers. */
@@ -12,7 +12,7 @@ export interface Rejected {
 
 /** The dead-letter entry of a message found to be poison. */
 export function rejectedOf(message: InboundMessage, error: PoisonMessageError): Rejected {
-  return { message, reason: error.reason, errors: [error.message, ...detailLines(error.details)] };
+  return { message, reason: error.reason, errors: error.lines ?? [error.message, ...detailLines(error.details)] };
 }
 
 /** The original bytes, key and headers, plus where it came from and why it failed. */

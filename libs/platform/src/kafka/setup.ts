@@ -4,7 +4,7 @@ import { startInBackground } from '../lifecycle/background.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
 import type { Logger } from '../logging/logger.js';
 import { kafkaConnection, type KafkaConnectionValues } from './connection.js';
-import { MessageConsumer, type ConsumerOptions } from './consumer.js';
+import { MessageConsumer, type ConsumerSettings, type Handling } from './consumer.js';
 import { createKafka } from './kafka.js';
 import { MessageProducer } from './producer.js';
 
@@ -18,7 +18,7 @@ export interface KafkaSetupOptions {
 }
 
 /** What a consumer of the service adds to the wiring every consumer shares. */
-export type ServiceConsumerOptions = Omit<ConsumerOptions, 'producer' | 'logger' | 'registry' | 'topicPrefix' | 'sessionTimeoutMs'>;
+export type ServiceConsumerOptions<T = unknown> = Omit<ConsumerSettings, 'producer' | 'logger' | 'registry' | 'topicPrefix' | 'sessionTimeoutMs'> & Handling<T>;
 
 /**
  * The Kafka wiring of a service, made once: the client, the producer (which also writes the
@@ -36,7 +36,7 @@ export function setUpKafka({ config, clientId, logger, registry, lifecycle }: Ka
     producer,
     topicPrefix: config.KAFKA_TOPIC_PREFIX ?? '',
     /** A consumer, stopped with the service under `name`, started by `start` in the order made. */
-    consumer(name: string, options: ServiceConsumerOptions): MessageConsumer {
+    consumer<T>(name: string, options: ServiceConsumerOptions<T>): MessageConsumer<T> {
       const consumer = new MessageConsumer(kafka, {
         producer,
         logger,

@@ -7,7 +7,7 @@ import {
   type ActivityEvent,
   type ApplyActivityCommand,
 } from '@trackme/contracts';
-import { buildEnvelope, type BatchHandler, type KeyedEnvelope, type InboundMessage, type MessageProducer, type Rejected } from '@trackme/platform';
+import { buildEnvelope, PoisonMessageError, type InboundMessage, type KeyedEnvelope, type MessageProducer, type ParsedBatchHandler, type Rejected } from '@trackme/platform';
 import type { EmailDirectory } from '../clients/email-directory.js';
 
 export interface ActivityIntakeDeps {
@@ -24,23 +24,20 @@ export const ActivityRejections = {
   unknownContract: 'unknown_contract',
 } as const;
 
-type Parsed = { ok: true; message: InboundMessage; event: ActivityEvent } | { ok: false; rejected: Rejected };
-
-function parse(message: InboundMessage, now: Date): Parsed {
+/** Reads an activity event; bad JSON or an invalid event is poison, dead-lettered with every validation error. */
+export function parseActivity(message: InboundMessage, now: Date): ActivityEvent {
   let raw: unknown;
   try {
     raw = JSON.parse(message.value?.toString('utf8') ?? '');
   } catch (error) {
-    return { ok: false, rejected: { message, reason: ActivityRejections.invalidJson, errors: [`message value is not JSON: ${(error as Error).message}`] } };
+    throw new PoisonMessageError(ActivityRejections.invalidJson, `message value is not JSON: ${(error as Error).message}`);
   }
   const checked = validateActivity(raw, now);
   if (!checked.ok) {
-    return {
-      ok: false,
-      rejected: { message, reason: ActivityRejections.invalidEvent, errors: checked.errors.map((e) => `${e.field}: ${e.message}`) },
-    };
+    const lines = checked.errors.map((e) => `${e.field}: ${e.message}`);
+    throw new PoisonMessageError(ActivityRejections.invalidEvent, 'invalid activity event', { errors: checked.errors }, lines);
   }
-  return { ok: true, message, event: checked.event };
+  return checked.event;
 }
 
 /**
@@ -51,19 +48,12 @@ function parse(message: InboundMessage, now: Date): Parsed {
  * the consumer. Offsets are committed after the commands are acknowledged, so a crash re-routes
  * events, which the applying side recognises as duplicates.
  */
-export function createActivityIntake({ producer, directory, clock = () => new Date() }: ActivityIntakeDeps): BatchHandler {
-  return async (messages) => {
-    const now = clock();
+export function createActivityIntake({ producer, directory, clock = () => new Date() }: ActivityIntakeDeps) {
+  const batchHandler: ParsedBatchHandler<ActivityEvent> = async (valid) => {
     const rejected: Rejected[] = [];
-    const valid: Array<{ message: InboundMessage; event: ActivityEvent }> = [];
-    for (const message of messages) {
-      const parsed = parse(message, now);
-      if (parsed.ok) valid.push(parsed);
-      else rejected.push(parsed.rejected);
-    }
-    const byEmail = await directory.resolve(valid.filter((v) => v.event.client_id === undefined).map((v) => v.event.email!));
+    const byEmail = await directory.resolve(valid.filter((v) => v.value.client_id === undefined).map((v) => v.value.email!));
     const commands: KeyedEnvelope[] = [];
-    for (const { message, event } of valid) {
+    for (const { message, value: event } of valid) {
       const clientId = event.client_id ?? byEmail.get(normalizeEmail(event.email!));
       if (clientId === undefined) {
         rejected.push({ message, reason: ActivityRejections.unknownClient, errors: [`no client has the email of event ${event.event_id}`] });
@@ -80,4 +70,5 @@ export function createActivityIntake({ producer, directory, clock = () => new Da
     await producer.publishEnvelopes(Topics.clientCommands, commands);
     return rejected;
   };
+  return { parse: (message: InboundMessage) => parseActivity(message, clock()), batchHandler };
 }

@@ -14,6 +14,28 @@ export interface CounterDocument {
   c: Record<string, number>;
 }
 
+/** A client state as stored before its fields were named: `v`, `vt` and `lc_day`. */
+export type LegacyClientState = Omit<ClientState, 'version' | 'types_at_version' | 'last_change_day'> & {
+  v: number;
+  vt: string[];
+  lc_day: number;
+  version?: undefined;
+};
+
+/** A client state as read from Mongo: the current format, or one written before the fields were named. */
+export type StoredClientState = ClientState | LegacyClientState;
+
+/**
+ * A stored state in the current format. States written before the fields were named (in
+ * `metric_clients` and in a batch record replayed after a crash) are read through here; each is
+ * written back in the current format the next time its client changes.
+ */
+export function upgradeState(stored: StoredClientState): ClientState {
+  if (stored.version !== undefined) return stored;
+  const { v, vt, lc_day, ...rest } = stored;
+  return { ...rest, version: v, types_at_version: vt, last_change_day: lc_day };
+}
+
 /**
  * The last batch of a partition, recorded before any of it is applied: after a crash the batch
  * is applied again from here, so the client states and counters it touched always agree
@@ -22,7 +44,7 @@ export interface CounterDocument {
 export interface BatchRecord {
   _id: string;
   to: number;
-  clients: ClientState[];
+  clients: StoredClientState[];
   counters: { _id: string; inc: Record<string, number> }[];
   at: Date;
 }
@@ -35,12 +57,12 @@ export const counterDocumentId = (key: string, part: number | typeof REBUILT): s
   `${key}|${part === REBUILT ? REBUILT : `p${part}`}`;
 
 export class CounterStore {
-  readonly clients: Collection<ClientState>;
+  readonly clients: Collection<StoredClientState>;
   readonly counters: Collection<CounterDocument>;
   readonly batches: Collection<BatchRecord>;
 
   constructor(db: Db) {
-    this.clients = db.collection<ClientState>('metric_clients');
+    this.clients = db.collection<StoredClientState>('metric_clients');
     this.counters = db.collection<CounterDocument>('metric_counters');
     this.batches = db.collection<BatchRecord>('metric_batches');
   }
@@ -49,7 +71,7 @@ export class CounterStore {
     const found = new Map<string, ClientState>();
     await forEachConcurrently(ids, LOAD_CONCURRENCY, async (id) => {
       const state = await this.clients.findOne({ _id: id });
-      if (state) found.set(id, state);
+      if (state) found.set(id, upgradeState(state));
     });
     return found;
   }
@@ -68,7 +90,7 @@ export class CounterStore {
     };
     await this.batches.replaceOne({ _id: record._id }, record, { upsert: true });
     // in the normal course no counter has seen this batch yet (offsets only move forward)
-    await this.apply(record, record.counters, fresh);
+    await this.apply(states, to, record.counters, fresh);
   }
 
   /**
@@ -84,7 +106,7 @@ export class CounterStore {
       const doc = await this.counters.findOne({ _id: counter._id }, { projection: { o: 1 } });
       if (!doc || doc.o < record.to) missing.push(counter);
     });
-    await this.apply(record, missing);
+    await this.apply(record.clients.map(upgradeState), record.to, missing);
     return record.to;
   }
 
@@ -92,9 +114,9 @@ export class CounterStore {
    * Writes the batch's client states and adds its increments to the given counters (by `_id`
    * alone: a filter on `o` as well makes each upsert several times slower on the Mongo-wire floor).
    */
-  private async apply(record: BatchRecord, counters: BatchRecord['counters'], fresh: ReadonlySet<string> = new Set()): Promise<void> {
+  private async apply(states: ClientState[], to: number, counters: BatchRecord['counters'], fresh: ReadonlySet<string> = new Set()): Promise<void> {
     // states and counters are separate documents, and the batch record already says what to redo: both at once
-    await Promise.all([this.writeStates(record.clients, fresh), this.addCounters(record.to, counters)]);
+    await Promise.all([this.writeStates(states, fresh), this.addCounters(to, counters)]);
   }
 
   private async writeStates(states: ClientState[], fresh: ReadonlySet<string>): Promise<void> {

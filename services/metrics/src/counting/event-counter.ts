@@ -1,6 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
 import { CHANGE_EVENT_SCHEMAS } from '@trackme/contracts';
-import { parseMessage, PoisonMessageError, rejectedOf, type InboundMessage, type Logger, type Rejected } from '@trackme/platform';
+import { parseMessage, PoisonMessageError, type InboundMessage, type Logger, type Parsed, type Rejected } from '@trackme/platform';
 import type { CounterStore } from './counter-store.js';
 import type { LiveCounts } from './live-counts.js';
 import { Effects, reduce, type ClientState, type CountedEvent, type ReduceContext } from './reduce.js';
@@ -26,7 +26,8 @@ export interface EventCounterDeps {
  * The batch handler of trackme.client-events: turns a run of one partition's events into counter
  * increments and client states, recorded and applied together (counter-store.ts). The states it
  * wrote and the offset each partition reached are kept, valid while this process holds the
- * partition; `forgetAll` is called on every rebalance.
+ * partition; `forgetAll` is called on every rebalance. Its `parse` reads the events for the
+ * consumer, which dead-letters what it rejects.
  */
 export function createEventCounter({ store, live, context, logger, registry }: EventCounterDeps) {
   const reached = new Map<number, number>();
@@ -49,27 +50,26 @@ export function createEventCounter({ store, live, context, logger, registry }: E
     }
   };
 
-  const handleBatch = async (messages: InboundMessage[]): Promise<Rejected[]> => {
-    const partition = messages[0]!.partition;
+  const parse = (message: InboundMessage): CountedEvent => {
+    try {
+      return parseCountedEvent(message);
+    } catch (error) {
+      if (error instanceof PoisonMessageError) outcomes.inc({ outcome: 'rejected' });
+      throw error;
+    }
+  };
+
+  const handleBatch = async (items: Parsed<CountedEvent>[]): Promise<Rejected[]> => {
+    const partition = items[0]!.message.partition;
     let done = reached.get(partition);
     if (done === undefined) {
       done = await store.recover(partition);
       known.clear();
       reached.set(partition, done);
     }
-    const rejected: Rejected[] = [];
-    const events: CountedEvent[] = [];
-    for (const message of messages) {
-      if (Number(message.offset) <= done) continue;
-      try {
-        events.push(parseCountedEvent(message));
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        rejected.push(rejectedOf(message, error));
-      }
-    }
-    const to = Number(messages[messages.length - 1]!.offset);
-    if (to <= done) return rejected;
+    const events = items.filter(({ message }) => Number(message.offset) > done).map(({ value }) => value);
+    const to = Number(items[items.length - 1]!.message.offset);
+    if (to <= done) return [];
 
     const ids = new Set(events.map((e) => e.data.client_id));
     const states = new Map<string, ClientState>();
@@ -103,7 +103,6 @@ export function createEventCounter({ store, live, context, logger, registry }: E
     remember(written);
     await live.add(effects.hll);
     for (const [outcome, n] of effects.outcomes) outcomes.inc({ outcome }, n);
-    if (rejected.length > 0) outcomes.inc({ outcome: 'rejected' }, rejected.length);
     logger.debug(
       {
         partition,
@@ -116,10 +115,11 @@ export function createEventCounter({ store, live, context, logger, registry }: E
       },
       'events counted',
     );
-    return rejected;
+    return [];
   };
 
   return {
+    parse,
     handleBatch,
     /** After a rebalance another process may have counted our partitions: read them again. */
     forgetAll(): void {

@@ -17,9 +17,10 @@ import { countLogin } from './logins.js';
  */
 export interface ClientState {
   _id: string;
-  /** last version counted, and the event types counted at that version (a PUT emits two) */
-  v: number;
-  vt: string[];
+  /** last version counted */
+  version: number;
+  /** the event types counted at that version (a PUT emits two) */
+  types_at_version: string[];
   deleted: boolean;
   stage: string;
   /** when the client entered its current stage; null when the service never saw it enter */
@@ -32,7 +33,7 @@ export interface ClientState {
   source: string | null;
   channel: string | null;
   /** day number of `last_updated` */
-  lc_day: number;
+  last_change_day: number;
   /** when the client last entered each stage */
   entered: Record<string, number>;
   /** distinct counts: the period each one last counted this client in, by `<name>|<interval>` */
@@ -82,7 +83,7 @@ function gaugesOf(state: ClientState | undefined): Map<string, number> {
     gauges.set(Fields.gauges.installed, state.installed ? 1 : 0);
     gauges.set(Fields.gauges.contracts, state.contracts);
     gauges.set(Fields.gauges.contractsWithAutopayment, state.contracts_on);
-    gauges.set(Fields.gauges.lastChangeDay(state.lc_day), 1);
+    gauges.set(Fields.gauges.lastChangeDay(state.last_change_day), 1);
   }
   return gauges;
 }
@@ -90,8 +91,8 @@ function gaugesOf(state: ClientState | undefined): Map<string, number> {
 function stateFromSnapshot(client: Client, previous: ClientState | undefined, calendar: Calendar): ClientState {
   return {
     _id: client.id,
-    v: previous?.v ?? 0,
-    vt: previous?.vt ?? [],
+    version: previous?.version ?? 0,
+    types_at_version: previous?.types_at_version ?? [],
     deleted: false,
     stage: previous?.stage ?? client.stage,
     stage_since: previous ? previous.stage_since : null,
@@ -102,7 +103,7 @@ function stateFromSnapshot(client: Client, previous: ClientState | undefined, ca
     contracts_on: client.contracts.filter((c) => c.autopayment === 'enabled').length,
     source: client.source,
     channel: client.channel,
-    lc_day: calendar.dayNumber(Date.parse(client.last_updated)),
+    last_change_day: calendar.dayNumber(Date.parse(client.last_updated)),
     // copies: a state held in memory must not change if this batch is retried
     entered: { ...previous?.entered },
     marks: { ...previous?.marks },
@@ -125,7 +126,7 @@ function firstIn(state: ClientState, name: string, interval: MetricInterval, key
  */
 export function reduce(previous: ClientState | undefined, event: CountedEvent, context: ReduceContext, effects: Effects): ClientState | undefined {
   const { data } = event;
-  if (previous && (data.version < previous.v || (data.version === previous.v && previous.vt.includes(event.type)))) {
+  if (previous && (data.version < previous.version || (data.version === previous.version && previous.types_at_version.includes(event.type)))) {
     effects.count('duplicate');
     return previous;
   }
@@ -151,8 +152,8 @@ export function reduce(previous: ClientState | undefined, event: CountedEvent, c
   for (const [mark, key] of Object.entries(state.marks)) {
     if (key < keys[mark.slice(mark.lastIndexOf('|') + 1) as MetricInterval]) delete state.marks[mark];
   }
-  state.v = data.version;
-  state.vt = previous && previous.v === data.version ? [...previous.vt, event.type] : [event.type];
+  state.version = data.version;
+  state.types_at_version = previous && previous.version === data.version ? [...previous.types_at_version, event.type] : [event.type];
 
   switch (event.type) {
     case ClientEventTypes.created: {

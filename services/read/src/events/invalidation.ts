@@ -1,10 +1,10 @@
 import { Value } from 'typebox/value';
 import { ChangeFactsSchema, ClientEventTypes, ClientSchema, type Client } from '@trackme/contracts';
-import { checkedData, parseEnvelope, PoisonMessageError, rejectedOf, type BatchHandler, type InboundMessage, type Rejected } from '@trackme/platform';
+import { checkedData, parseEnvelope, type InboundMessage, type ParsedBatchHandler } from '@trackme/platform';
 import type { CachedClient, ReadCache } from '../cache/read-cache.js';
 import type { ClientSource } from '../clients/client-source.js';
 
-interface ChangeFacts {
+export interface ChangeFacts {
   clientId: string;
   version: number;
   /** the client after the change; null once deleted; undefined when the event carries no snapshot */
@@ -15,6 +15,7 @@ interface ChangeFacts {
  * What the cache needs from a change event on trackme.client-events: whose version it is and, when
  * the event carries one, the client's snapshot. Any event type with `client_id` and `version`
  * invalidates, so types added later keep the cache correct before the read side knows them.
+ * Anything else is poison (dead-lettered by the consumer with the reason).
  */
 export function changeFacts(message: InboundMessage): ChangeFacts {
   const envelope = parseEnvelope(message);
@@ -30,19 +31,10 @@ export function changeFacts(message: InboundMessage): ChangeFacts {
  * is stored in one Redis round trip, in partition order; an event without a snapshot makes its
  * client be read again from Mongo.
  */
-export function createInvalidationHandler(cache: ReadCache, source: ClientSource): BatchHandler {
-  return async (messages) => {
-    const rejected: Rejected[] = [];
+export function createInvalidationHandler(cache: ReadCache, source: ClientSource): ParsedBatchHandler<ChangeFacts> {
+  return async (items) => {
     const states: CachedClient[] = [];
-    for (const message of messages) {
-      let facts: ChangeFacts;
-      try {
-        facts = changeFacts(message);
-      } catch (error) {
-        if (!(error instanceof PoisonMessageError)) throw error;
-        rejected.push(rejectedOf(message, error));
-        continue;
-      }
+    for (const { value: facts } of items) {
       if (facts.client !== undefined) {
         states.push({ id: facts.clientId, version: facts.version, client: facts.client });
         continue;
@@ -51,6 +43,6 @@ export function createInvalidationHandler(cache: ReadCache, source: ClientSource
       if (stored) states.push(stored);
     }
     await cache.applyMany(states);
-    return rejected;
+    return [];
   };
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedFields, Topics, type Client, type StoredClient } from '@trackme/contracts';
-import { createMongo, createRedis, type InboundMessage, type MongoConnection, type RedisConnection } from '@trackme/platform';
+import { createMongo, createRedis, parseEach, type InboundMessage, type MongoConnection, type RedisConnection } from '@trackme/platform';
 import { isolatedEnv, sampleClient, uniqueId, waitFor } from '@trackme/testkit';
 import { ReadCache } from '../../src/cache/read-cache.js';
 import { ClientSource } from '../../src/clients/client-source.js';
-import { createInvalidationHandler } from '../../src/events/invalidation.js';
+import { changeFacts, createInvalidationHandler } from '../../src/events/invalidation.js';
 
 let mongo: MongoConnection;
 let redis: RedisConnection;
@@ -38,7 +38,7 @@ describe('the read side consuming a run of change events', () => {
     // a client whose event carries no snapshot is read from the database
     await mongo.db.collection<StoredClient>('clients').insertOne(storedFields(client('m1', 4, 'From Mongo')));
     const poison = event('ClientUpdated', '{not json');
-    const rejected = await handle([
+    const { parsed, rejected } = parseEach(changeFacts, [
       event('ClientCreated', { client_id: 'a', version: 1, client: client('a', 1) }),
       event('ClientUpdated', { client_id: 'a', version: 2, client: client('a', 2) }),
       poison,
@@ -48,6 +48,7 @@ describe('the read side consuming a run of change events', () => {
       event('ClientCreated', { client_id: 'gone', version: 1, client: client('gone', 1) }),
       event('ClientDeleted', { client_id: 'gone', version: 2, client: client('gone', 1) }),
     ]);
+    expect(await handle(parsed)).toEqual([]);
 
     expect(rejected.map((r) => [r.message, r.reason])).toEqual([[poison, 'invalid_json']]);
     expect(await cache.get('a')).toEqual({ kind: 'client', client: client('a', 2) });
