@@ -22,8 +22,18 @@ export type LegacyClientState = Omit<ClientState, 'version' | 'types_at_version'
   version?: undefined;
 };
 
+/**
+ * A client state as written now: the named fields, and their old names beside them, so that during
+ * a rolling upgrade an instance of the release before (which reads only `v`, `vt` and `lc_day`)
+ * takes over a partition without counting its clients' events again. The old names can go once
+ * no instance of that release runs.
+ */
+export type WrittenClientState = ClientState & Pick<LegacyClientState, 'v' | 'vt' | 'lc_day'>;
+
 /** A client state as read from Mongo: the current format, or one written before the fields were named. */
-export type StoredClientState = ClientState | LegacyClientState;
+export type StoredClientState = ClientState | WrittenClientState | LegacyClientState;
+
+export const writtenState = (state: ClientState): WrittenClientState => ({ ...state, v: state.version, vt: state.types_at_version, lc_day: state.last_change_day });
 
 /**
  * A stored state in the current format. States written before the fields were named (in
@@ -84,7 +94,7 @@ export class CounterStore {
     const record: BatchRecord = {
       _id: `p${partition}`,
       to,
-      clients: states,
+      clients: states.map(writtenState),
       counters: [...effects.counters].map(([key, fields]) => ({ _id: counterDocumentId(key, partition), inc: Object.fromEntries(fields) })),
       at: new Date(),
     };
@@ -122,11 +132,11 @@ export class CounterStore {
   private async writeStates(states: ClientState[], fresh: ReadonlySet<string>): Promise<void> {
     const inserts = states.filter((state) => fresh.has(state._id));
     // a state stored meanwhile (by the run this one repeats) is replaced like any other
-    const taken = new Set((await insertManyExceptDuplicates(this.clients, inserts)).map((index) => inserts[index]!._id));
+    const taken = new Set((await insertManyExceptDuplicates(this.clients, inserts.map(writtenState))).map((index) => inserts[index]!._id));
     const replaces = states.filter((state) => !fresh.has(state._id) || taken.has(state._id));
     if (replaces.length === 0) return;
     await this.clients.bulkWrite(
-      replaces.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: state, upsert: true } })),
+      replaces.map((state) => ({ replaceOne: { filter: { _id: state._id }, replacement: writtenState(state), upsert: true } })),
       { ordered: false },
     );
   }
