@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** Probes are not requests anyone follows. */
@@ -15,9 +15,11 @@ const UNTRACED_ROUTES = new Set(['/healthz', '/readyz']);
  * same whether it is sampled or not: a WHATWG URL parse and a dozen attributes before sampling,
  * and wrapping every listener of the request and the response to carry the context. Here an
  * unsampled request costs a span context and the attach; attributes are set on recorded spans
- * only, and the URL keeps its path (a query holds list filters, an email among them).
+ * only, and the URL keeps its path (a query holds list filters, an email among them). With
+ * tracing off (no tracer provider registered) no hook is added.
  */
 export function traceRequests(app: FastifyInstance): void {
+  if (!tracingOn()) return;
   const tracer = trace.getTracer('@trackme/platform/http');
   const spans = new WeakMap<FastifyRequest, Span>();
 
@@ -39,7 +41,8 @@ export function traceRequests(app: FastifyInstance): void {
     spans.set(request, span);
     // fastify runs the rest of the request (hooks, body, handler) in what this hook leaves
     // active, which no `context.with` can wrap from here; the logger's correlation id is
-    // entered the same way
+    // entered the same way. The attachment ends with the request's own callbacks: the next
+    // request on the connection starts from the root context, so the token is not kept
     context.attach(trace.setSpan(parent, span));
     done();
   });
@@ -65,4 +68,13 @@ export function traceRequests(app: FastifyInstance): void {
     span?.end();
     done();
   });
+}
+
+/**
+ * Whether a tracer provider is registered. The API's proxy provider has no delegate until one is;
+ * a proxy of another copy of the API (the SDK loads the CommonJS one) means the SDK registered it.
+ */
+function tracingOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('@trackme/platform/http') !== undefined;
 }
