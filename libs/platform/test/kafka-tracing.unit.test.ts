@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { describe, expect, it } from 'vitest';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { Headers } from '@trackme/contracts';
 import { inConsumerSpan } from '../src/kafka/consumer-telemetry.js';
 import { producerSpans } from '../src/kafka/producer-telemetry.js';
 import type { InboundMessage } from '../src/index.js';
+import { inMemoryTracing } from './in-memory-tracing.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-
-beforeAll(() => {
-  // what the SDK registers when tracing is on
-  trace.setGlobalTracerProvider(provider);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-});
-
-afterAll(() => {
-  trace.disable();
-  propagation.disable();
-  context.disable();
-});
+const exporter = inMemoryTracing();
 
 const traceA = '0af7651916cd43dd8448eb211c80319c';
 const traceB = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type onRequestAsyncHookHandler } from 'fastify';
-import { context, trace } from '@opentelemetry/api';
 import { Gauge, type Registry } from 'prom-client';
 import { Headers, MAX_BODY_DEPTH, pathDeeperThan } from '@trackme/contracts';
 import { enterCorrelation } from '../logging/context.js';
 import type { Logger } from '../logging/logger.js';
 import { createHttpDurationHistogram } from '../observability/metrics.js';
+import { traceRequests } from '../observability/server-spans.js';
 import { MethodNotAllowedError, RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
 import { clientError, frameworkError } from './framework-errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
@@ -53,12 +53,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
   });
 
+  traceRequests(app);
   installValidation(app);
   const duration = createHttpDurationHistogram(options.registry);
 
   app.addHook('onRequest', async (request, reply) => {
     enterCorrelation(request.id);
-    nameServerSpan(request.method, request.routeOptions.url);
     reply.header(Headers.correlationId, request.id);
     if (request.url.length > MAX_URL_LENGTH) {
       return sendProblem(request, reply, problem(414, 'uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`));
@@ -168,14 +168,6 @@ async function withTimeout(check: ReadinessCheck): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The HTTP instrumentation knows the path only; the route template names the span (HTTP semantic conventions). */
-function nameServerSpan(method: string, route: string | undefined): void {
-  const span = trace.getSpan(context.active());
-  if (!span || !route) return;
-  span.updateName(`${method} ${route}`);
-  span.setAttribute('http.route', route);
 }
 
 /** `trackme_dependency_ready{dependency}`: the /readyz checks, run at each scrape. */

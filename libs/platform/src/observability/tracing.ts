@@ -20,8 +20,9 @@ const OFF: Tracing = { endpoint: undefined, shutdown: async () => undefined };
 let started: Tracing | undefined;
 
 /**
- * Starts the OpenTelemetry SDK (OTLP/HTTP exporter, W3C propagation, HTTP/MongoDB/ioredis
- * instrumentation) when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise the API stays a no-op and the
+ * Starts the OpenTelemetry SDK (OTLP/HTTP exporter, W3C propagation, outgoing HTTP/undici/MongoDB/
+ * ioredis instrumentation; the server spans are the platform's HTTP server's own, see server-spans.ts)
+ * when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise the API stays a no-op and the
  * SDK is never loaded. The instrumentations patch modules as they are first required, so each
  * service's entry point calls this before it loads anything else (see services/<name>/src/tracing.ts);
  * the SDK is loaded synchronously for that reason. Calling it again returns the running SDK.
@@ -44,17 +45,20 @@ export function startTracing(service: string, env: Record<string, string | undef
     serviceName: `trackme-${service}`,
     sampler: samplerOf(traceSdk, sampling),
     traceExporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }),
+    // trackme's metrics are Prometheus' (prom-client); the SDK's default OTLP metric reader would
+    // record a histogram for every HTTP request besides, and its log exporter has nothing to send
+    metricReaders: [],
+    logRecordProcessors: [],
     instrumentations: [
-      // probes and scrapes are not requests anyone follows
-      // a query holds list filters, an email among them: spans keep the path only
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => /^\/(healthz|readyz|metrics)\b/.test(request.url ?? ''),
+      // the SERVER spans come from the platform's fastify hooks (../observability/server-spans.ts);
+      // what is left here are node:http's outgoing calls (e.g. a JWKS fetch)
+      new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
+      // the gateway's calls to read and metrics (undici): CLIENT spans whose context the services continue
+      new UndiciInstrumentation({
         requestHook: (span, request) => {
-          if ('url' in request && typeof request.url === 'string') withoutQuery(span, request.url);
+          if (span.isRecording()) withoutQuery(span, `${request.origin}${request.path}`);
         },
       }),
-      // the gateway's calls to read and metrics (undici): CLIENT spans whose context the services continue
-      new UndiciInstrumentation({ requestHook: (span, request) => withoutQuery(span, `${request.origin}${request.path}`) }),
       // statements keep their shape only: the default serializer replaces every value with '?'
       new MongoDBInstrumentation(),
       // command names only: keys and values may name a client
@@ -93,11 +97,10 @@ function samplerOf(sdk: typeof SdkTrace, { sampler, ratio }: Sampling) {
   return sampler.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root }) : root;
 }
 
-/** Overwrites a span's URL attributes with the URL's path: query values may be personal data. */
+/** Overwrites a CLIENT span's URL attributes with the URL without its query: query values may be personal data. */
 function withoutQuery(span: { setAttribute(key: string, value: string): unknown }, url: string): void {
   const at = url.indexOf('?');
   if (at < 0) return;
   span.setAttribute('url.query', '');
-  span.setAttribute(url.startsWith('/') ? 'http.target' : 'url.full', url.slice(0, at));
-  if (url.startsWith('/')) span.setAttribute('url.path', url.slice(0, at));
+  span.setAttribute('url.full', url.slice(0, at));
 }
