@@ -129,11 +129,18 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       return { outcome: 'created', client, events: [{ type: 'ClientCreated', client, ...(imported ? { imported: true as const } : {}) }] };
     }
     case CommandTypes.replaceClient:
-    case CommandTypes.patchClient: {
+    case CommandTypes.patchClient:
+    case CommandTypes.moveClientStage: {
       if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
-      const fields = command.type === CommandTypes.replaceClient ? fullFields(command.data.fields) : patchedFields(state, command.data.fields);
+      // a stage move alone keeps the fields as stored
+      const fields =
+        command.type === CommandTypes.replaceClient
+          ? fullFields(command.data.fields)
+          : command.type === CommandTypes.patchClient
+            ? patchedFields(state, command.data.fields)
+            : pickEditable(state);
       assertUniqueContractIds(fields);
-      const move = command.type === CommandTypes.replaceClient ? resolveStageMove(process, state.stage, command.data.fields.stage) : undefined;
+      const move = command.type === CommandTypes.patchClient ? undefined : resolveStageMove(process, state.stage, command.data.fields.stage);
       const changes = diff(pickEditable(state), fields);
       const moved = move?.kind === 'move' ? move : undefined;
       if (Object.keys(changes).length === 0 && !moved) return { outcome: 'unchanged', client: state, events: [] };
@@ -148,13 +155,6 @@ export function decide(command: ClientCommand, state: Client | null, { process, 
       if (Object.keys(changes).length > 0) events.push({ type: 'ClientUpdated', changes, client });
       if (moved) events.push({ type: 'ClientStageChanged', from: moved.from, to: moved.to, rollback: moved.rollback, client });
       return { outcome: 'changed', client, events };
-    }
-    case CommandTypes.moveClientStage: {
-      if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
-      const move = resolveStageMove(process, state.stage, command.data.fields.stage);
-      if (move.kind === 'stay') return { outcome: 'unchanged', client: state, events: [] };
-      const client: Client = { ...state, stage: move.to, last_updated: at, version: state.version + 1 };
-      return { outcome: 'changed', client, events: [{ type: 'ClientStageChanged', from: move.from, to: move.to, rollback: move.rollback, client }] };
     }
     case CommandTypes.deleteClient: {
       if (!state) throw new NotFoundError(`client ${command.data.client_id} not found`);
