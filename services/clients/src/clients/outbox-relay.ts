@@ -25,20 +25,23 @@ export interface OutboxRelayDeps {
  */
 export function createOutboxRelay({ repository, directory, producer, logger }: OutboxRelayDeps) {
   /**
-   * The history rows, the email directory and the events, all three at once. `replies` (of the
-   * commands that wrote these documents) go out in the events' produce request, after them: a
-   * reply is never acknowledged before its events, and the wave saves a round trip to Kafka.
+   * The history rows and the email directory first, then the events with the `replies` (of the
+   * commands that wrote these documents) in one produce request, the replies after the events. So a
+   * client that has its reply finds the change in its history and its email resolved at once, and a
+   * reply is never acknowledged before its events.
    */
   async function relay(written: Written[], replies: KeyedEnvelope[] = []): Promise<void> {
     const pending = written.filter((w) => w.doc.pending_events.length > 0);
     const events = pending.flatMap((w) => w.doc.pending_events);
-    await Promise.all([
-      pending.length > 0 ? repository.appendHistories(pending.map((w) => ({ clientId: w.doc._id, entries: w.doc.pending_events.map(historyEntry), isNew: w.isNew }))) : undefined,
-      pending.length > 0 ? directory.follow(events) : undefined,
-      producer.publishEnvelopesTogether([
-        { topic: Topics.clientEvents, items: events.map((event) => ({ key: event.data.client_id, envelope: event })) },
-        { topic: Topics.commandReplies, items: replies },
-      ]),
+    if (pending.length > 0) {
+      await Promise.all([
+        repository.appendHistories(pending.map((w) => ({ clientId: w.doc._id, entries: w.doc.pending_events.map(historyEntry), isNew: w.isNew }))),
+        directory.follow(events),
+      ]);
+    }
+    await producer.publishEnvelopesTogether([
+      { topic: Topics.clientEvents, items: events.map((event) => ({ key: event.data.client_id, envelope: event })) },
+      { topic: Topics.commandReplies, items: replies },
     ]);
   }
 

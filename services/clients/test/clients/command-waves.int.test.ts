@@ -245,6 +245,35 @@ describe('a run of client commands applied in waves', () => {
     expect((await answersTo(run, 2))[0]![1]).toMatchObject({ outcome: 'refused', refusal: { code: 'email_taken' } });
   });
 
+  it('writes the timeline and the email directory before the reply, however slow they are', async () => {
+    // timeline and directory writes that take far longer than a reply takes to arrive
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
+    class SlowTimelines extends ClientRepository {
+      override async appendHistories(...args: Parameters<ClientRepository['appendHistories']>) {
+        await pause();
+        return super.appendHistories(...args);
+      }
+    }
+    class SlowDirectory extends EmailDirectory {
+      override async follow(...args: Parameters<EmailDirectory['follow']>) {
+        await pause();
+        return super.follow(...args);
+      }
+    }
+    const logger = createLogger('test', 'silent');
+    const slow = createCommandHandler({ repository: new SlowTimelines(db), directory: new SlowDirectory(db), producer, process: stages, logger });
+    const a = randomUUID();
+    const run = [create(a, `${a}@example.com`)];
+    const handled = slow(run);
+    await answersTo(run);
+    // read the moment the reply is there: a caller holding it finds the change
+    const timeline = await db.collection<{ entries: Array<{ type: string }> }>('client_history').findOne({ _id: a as never });
+    const entry = await db.collection('client_emails').findOne({ _id: `${a}@example.com` as never });
+    await handled;
+    expect(timeline?.entries.map((e) => e.type)).toEqual(['ClientCreated']);
+    expect(entry).toMatchObject({ client_id: a });
+  });
+
   it('relays an outbox a crash left behind before applying the next command of that client', async () => {
     const a = randomUUID();
     await handle([create(a, `${a}@example.com`)]);
