@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLoad, retryOnPortRace } from '../lib/create-load.js';
 import { load, median, type LoadResult } from '../lib/load.js';
 import { fmt, type Scenario } from '../lib/scenario.js';
@@ -17,8 +18,12 @@ interface Round {
   list: LoadResult;
   creates: LoadResult;
   spans: number;
+  /** spans exported per list request and per create (everything a create sets off, in all four services) */
+  perRequest: { list: number; create: number };
   rss: Record<string, number>;
 }
+
+const EXPORT_WAIT_MS = 7_000;
 
 /**
  * Cached list and creates with tracing off, then sampled at 1.0 and 0.1, exported to an OTLP/HTTP
@@ -45,9 +50,15 @@ export const tracing: Scenario = {
             await seedClients(system.api, context.authorization, 1_000);
             const before = receiver.count();
             const list = await load(`${system.api}${LIST}`, { connections: 16, seconds, headers: { authorization: context.authorization } });
-            const creates = await createLoad(system.api, context.authorization, { connections: 8, seconds });
             const rss = Object.fromEntries(system.processes.map((p) => [p.name, p.child.pid ? rssMb(p.child.pid) : Number.NaN]));
-            results[mode.label].push({ list, creates, spans: receiver.count() - before, rss });
+            // the SDK exports every 5 s (OTEL_BSP_SCHEDULE_DELAY): wait out each load's last spans
+            if (traced) await sleep(EXPORT_WAIT_MS);
+            const afterList = receiver.count();
+            const creates = await createLoad(system.api, context.authorization, { connections: 8, seconds });
+            if (traced) await sleep(EXPORT_WAIT_MS);
+            const spans = receiver.count() - before;
+            const perRequest = { list: (afterList - before) / list.requests, create: (receiver.count() - afterList) / creates.requests };
+            results[mode.label].push({ list, creates, spans, perRequest, rss });
           } finally {
             await system.stop();
           }
@@ -74,11 +85,11 @@ export const tracing: Scenario = {
       markdown: [
         `Cached list (${LIST}, 16 connections) then creates (8 connections), ${seconds} s each, a fresh system per mode and round, ${rounds} round(s) in alternating order; each mode's median round (by list requests/s). Spans go to an OTLP/HTTP receiver in the bench process that only counts them.`,
         '',
-        '| mode | list req/s | list req/s, every round | ÷ untraced, every round | list p99 | creates/s | create p99 | spans exported | RSS gateway/clients/read/metrics |',
-        '|---|---|---|---|---|---|---|---|---|',
+        '| mode | list req/s | list req/s, every round | ÷ untraced, every round | list p99 | creates/s | create p99 | spans exported | spans per list request / per create | RSS gateway/clients/read/metrics |',
+        '|---|---|---|---|---|---|---|---|---|---|',
         ...rows.map(
           (r) =>
-            `| ${r.label} | ${fmt.rps(r.list.rps)} | ${r.listRounds.map(fmt.rps).join(', ')} | ${r.label === 'tracing off' ? '' : `${roundRatios(r.label).map((x) => x.toFixed(2)).join(', ')} (median ${median(roundRatios(r.label)).toFixed(2)})`} | ${r.list.p99} ms | ${fmt.rps(r.creates.rps)} | ${r.creates.p99} ms | ${r.spans} | ${['gateway', 'clients', 'read', 'metrics'].map((n) => Math.round(r.rss[n] ?? 0)).join(' / ')} MB |`,
+            `| ${r.label} | ${fmt.rps(r.list.rps)} | ${r.listRounds.map(fmt.rps).join(', ')} | ${r.label === 'tracing off' ? '' : `${roundRatios(r.label).map((x) => x.toFixed(2)).join(', ')} (median ${median(roundRatios(r.label)).toFixed(2)})`} | ${r.list.p99} ms | ${fmt.rps(r.creates.rps)} | ${r.creates.p99} ms | ${r.spans} | ${r.perRequest.list.toFixed(2)} / ${r.perRequest.create.toFixed(1)} | ${['gateway', 'clients', 'read', 'metrics'].map((n) => Math.round(r.rss[n] ?? 0)).join(' / ')} MB |`,
         ),
       ].join('\n'),
     };
