@@ -97,7 +97,7 @@ async function measure({ env, quick }: BenchContext): Promise<ScenarioResult> {
       consumeCpuMsPer1000: { kafkajs: cpuPer1000(consumed.kafkajs, total), platformatic: cpuPer1000(consumed.platformatic, total) },
       joinSeconds: { kafkajs: median(consumed.kafkajs.map((r) => r['joinSeconds']!)), platformatic: median(consumed.platformatic.map((r) => r['joinSeconds']!)) },
     };
-    const row = (what: string, a: number, b: number, show: (n: number) => string) => `| ${what} | ${show(a)} | ${show(b)} | ${fmt.ratio(b / a)} |`;
+    const row = (what: string, a: number, b: number, show: (n: number) => string) => `| ${what} | ${show(a)} | ${show(b)} | ${Number.isNaN(b / a) ? '' : fmt.ratio(b / a)} |`;
     const seconds = (n: number) => (Number.isNaN(n) ? 'the two members never both received' : `${n.toFixed(1)} s`);
     const markdown = [
       `${count.toLocaleString('en-US')} messages of about ${SIZE} bytes per round, ${PARTITIONS} partitions, median of ${rounds} round(s); CPU is the client process's own.`,
