@@ -52,6 +52,10 @@ case "$profile" in
   chaos) kafka_port=39092; ctrl_port=39093; mongo_port=57017; redis_port=36379 ;;
   *) echo "unknown profile '$profile' (expected dev, test, bench or chaos)" >&2; exit 2 ;;
 esac
+# a Mongo-wire server moved off the profile's port (MONGO_PORT) is a second one beside it, with
+# its own pid, data and log
+mongo_id=mongo
+[ "${MONGO_PORT:-$mongo_port}" = "$mongo_port" ] || mongo_id=mongo-$MONGO_PORT
 mongo_port=${MONGO_PORT:-$mongo_port}
 state="$root/.local/stack/$profile"
 if [ -n "${MONGO_BACKEND:-}" ]; then
@@ -230,33 +234,33 @@ start_redis() {
 }
 
 start_mongo() {
-  pid_alive "$state/mongo.pid" && return
+  pid_alive "$state/$mongo_id.pid" && return
   assert_port_free mongo "$mongo_port" || return 1
   case "$mongo_backend" in
     mongod)
-      mkdir -p "$state/mongo"
-      mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/mongo" \
-        >"$state/logs/mongo.log" 2>&1 9>&- &
+      mkdir -p "$state/$mongo_id"
+      mongod --port "$mongo_port" --bind_ip 127.0.0.1 --dbpath "$state/$mongo_id" \
+        >"$state/logs/$mongo_id.log" 2>&1 9>&- &
       ;;
     secantusdb)
       # --sync-on-commit: an acknowledged write survives a kill -9 (without it the last ones are
       # lost); the cache is sized for a shared development machine, not WiredTiger's 4 GB default
-      mkdir -p "$state/secantusdb"
-      "$secantusdb_bin" --host 127.0.0.1 --port "$mongo_port" --storage-path "$state/secantusdb" \
+      mkdir -p "$state/secantusdb${mongo_id#mongo}"
+      "$secantusdb_bin" --host 127.0.0.1 --port "$mongo_port" --storage-path "$state/secantusdb${mongo_id#mongo}" \
         --sync-on-commit --cache-size 512M --log-level WARNING \
-        >"$state/logs/mongo.log" 2>&1 9>&- &
+        >"$state/logs/$mongo_id.log" 2>&1 9>&- &
       ;;
     ferretdb)
-      mkdir -p "$state/mongo"
-      "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/mongo/" \
+      mkdir -p "$state/$mongo_id"
+      "$ferretdb_bin" --handler=sqlite --sqlite-url="file:$state/$mongo_id/" \
         --listen-addr="127.0.0.1:$mongo_port" --telemetry=disable \
-        --state-dir="$state/mongo" --debug-addr=- --log-level=warn \
-        >"$state/logs/mongo.log" 2>&1 9>&- &
+        --state-dir="$state/$mongo_id" --debug-addr=- --log-level=warn \
+        >"$state/logs/$mongo_id.log" 2>&1 9>&- &
       ;;
   esac
-  echo $! >"$state/mongo.pid"
-  echo "$mongo_backend" >"$state/mongo.backend"
-  wait_port mongo "$mongo_port" "$state/mongo.pid" "$state/logs/mongo.log" 30
+  echo $! >"$state/$mongo_id.pid"
+  echo "$mongo_backend" >"$state/$mongo_id.backend"
+  wait_port mongo "$mongo_port" "$state/$mongo_id.pid" "$state/logs/$mongo_id.log" 30
 }
 
 start_kafka() {
@@ -310,7 +314,7 @@ up() {
 }
 
 # the backend the profile's Mongo-wire server was started with (the selection may have changed since)
-running_backend() { cat "$state/mongo.backend" 2>/dev/null || echo "$mongo_backend"; }
+running_backend() { cat "$state/$mongo_id.backend" 2>/dev/null || echo "$mongo_backend"; }
 
 stop_one() { # name
   local pidfile="$state/$1.pid"
@@ -326,7 +330,7 @@ stop_one() { # name
 down() {
   # Kafka first: it flushes faster while its clients can still disconnect cleanly
   if wanted kafka; then stop_one kafka; fi
-  if wanted mongo; then stop_one mongo; fi
+  if wanted mongo; then stop_one "$mongo_id"; fi
   if wanted redis; then stop_one redis; fi
   log "down"
 }
@@ -335,8 +339,10 @@ status() {
   local name port rc=0
   for name in "${servers[@]}"; do
     eval "port=\$${name}_port"
-    if pid_alive "$state/$name.pid" && port_open "$port"; then
-      printf '%-6s up    127.0.0.1:%s (pid %s%s)\n' "$name" "$port" "$(cat "$state/$name.pid")" \
+    local id=$name
+    [ "$name" = mongo ] && id=$mongo_id
+    if pid_alive "$state/$id.pid" && port_open "$port"; then
+      printf '%-6s up    127.0.0.1:%s (pid %s%s)\n' "$name" "$port" "$(cat "$state/$id.pid")" \
         "$([ "$name" = mongo ] && echo ", $(running_backend)")"
     else
       printf '%-6s down  127.0.0.1:%s\n' "$name" "$port"; rc=3
@@ -375,7 +381,7 @@ case "$cmd" in
     lock; down
     if [ ${#servers[@]} -eq 3 ]; then rm -rf "$state"; else
       for server in "${servers[@]}"; do
-        case "$server" in mongo) rm -rf "$state/mongo" "$state/secantusdb" ;; *) rm -rf "${state:?}/$server" ;; esac
+        case "$server" in mongo) rm -rf "${state:?}/$mongo_id" "$state/secantusdb${mongo_id#mongo}" ;; *) rm -rf "${state:?}/$server" ;; esac
       done
     fi ;;
   status) status ;;
