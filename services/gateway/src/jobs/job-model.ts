@@ -54,6 +54,13 @@ export interface JobDocument {
   cancel_requested?: boolean;
   /** dropped with its chunks after this (JOB_RETENTION_DAYS after it finished) */
   expires_at?: Date;
+  /**
+   * The outcomes counted so far, by chunk (its index as a string): a copy of each chunk's own
+   * counts, moved right after the chunk's write, so GET /jobs reads this one document instead of
+   * every chunk. Made exact from the chunks whenever the runner reads one and when the job ends.
+   * Jobs stored before it have none, and are counted from their chunks.
+   */
+  progress?: Record<string, JobCounts>;
 }
 
 /** Items are stored by chunk, one document each, so every read and write goes by `_id`. */
@@ -69,6 +76,21 @@ export interface ChunkDocument {
 }
 
 export const emptyCounts = (): JobCounts => ({ succeeded: 0, refused: 0, failed: 0 });
+
+/** The items a chunk holds: CHUNK_SIZE, fewer in the last one. */
+export const chunkLength = (total: number, chunk: number) => Math.max(0, Math.min(CHUNK_SIZE, total - chunk * CHUNK_SIZE));
+
+/** Counts added up. */
+export function sumCounts(all: Iterable<JobCounts>): JobCounts {
+  const sum = emptyCounts();
+  for (const counts of all) for (const key of Object.keys(sum) as (keyof JobCounts)[]) sum[key] += counts[key];
+  return sum;
+}
+
+/** Items of a chunk with this status (pending: those without an outcome yet). */
+export function countOf(counts: JobCounts, length: number, status: ItemStatus): number {
+  return status === 'pending' ? length - counts.succeeded - counts.refused - counts.failed : counts[status];
+}
 
 /** The command id of an item: the same on every resend, so the clients service applies it once. */
 export const itemCommandId = (jobId: string, index: number, step = '') => `job:${jobId}:${index}${step}`;

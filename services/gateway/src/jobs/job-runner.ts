@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withCorrelation, type Logger } from '@trackme/platform';
-import { finalStatus, itemCommandId, jobActor, type JobDocument, type JobItem } from './job-model.js';
+import { finalStatus, itemCommandId, jobActor, sumCounts, type JobDocument, type JobItem } from './job-model.js';
 import { orderedItems, type JobStore } from './job-store.js';
 import { sendItem, type ItemSending } from './item-sender.js';
 import { auditJobFinished } from './audit-job.js';
@@ -101,9 +101,10 @@ export class JobRunner {
       }
       if (!state.held || this.stopped) return;
       if (state.cancelled) await this.settleSent(job, sent);
-      const counts = await this.store.counts(job);
+      const progress = await this.store.chunkCounts(job);
+      const counts = sumCounts(Object.values(progress));
       const status = finalStatus(counts, job.total, state.cancelled);
-      await this.store.finish(job._id, this.options.owner, status, new Date(), this.options.retentionMs);
+      await this.store.finish(job._id, this.options.owner, status, new Date(), this.options.retentionMs, progress);
       auditJobFinished(this.logger, job, status, counts);
     } finally {
       clearInterval(renew);
@@ -125,7 +126,9 @@ export class JobRunner {
 
   /** Sends a chunk's pending items, `window` at a time; true when some are still pending after it. */
   private async runChunk(job: JobDocument, chunk: number, proceed: () => boolean, sent: Map<JobItem, number>): Promise<boolean> {
-    const pending = orderedItems(await this.store.chunk(job._id, chunk)).filter((item) => item.status === 'pending');
+    const doc = await this.store.chunk(job._id, chunk);
+    if (doc) await this.store.syncProgress(job, chunk, doc.counts);
+    const pending = orderedItems(doc).filter((item) => item.status === 'pending');
     const actor = jobActor(job._id, job.requested_by);
     const settled: JobItem[] = [];
     const inFlight = new Set<Promise<void>>();

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@trackme/platform';
-import { CHUNK_SIZE, chunkId, emptyCounts, type ChunkDocument, type JobCounts, type JobDocument, type JobItem, type JobStatus } from './job-model.js';
+import { CHUNK_SIZE, chunkId, chunkLength, countOf, emptyCounts, sumCounts, type ChunkDocument, type JobCounts, type JobDocument, type JobItem, type JobStatus } from './job-model.js';
 
 /** Every item of a job, its outcome counted once: the chunk's counts move in the same write as the item. */
 export interface ItemPage {
@@ -31,14 +31,15 @@ export class JobStore {
     const existing = await this.get(job._id);
     if (existing) return { job: existing, created: false };
     const chunks = Math.ceil(items.length / CHUNK_SIZE);
+    const progress: Record<string, JobCounts> = {};
     for (let c = 0; c < chunks; c += 1) {
       const slice = items.slice(c * CHUNK_SIZE, (c + 1) * CHUNK_SIZE);
-      const counts = emptyCounts();
-      for (const item of slice) if (item.status !== 'pending') counts[item.status] += 1;
+      const counts = countsOf(slice);
+      progress[String(c)] = counts;
       const doc: ChunkDocument = { _id: chunkId(job._id, c), job_id: job._id, items: Object.fromEntries(slice.map((item) => [String(item.i), item])), counts };
       await this.chunks.replaceOne({ _id: doc._id }, doc, { upsert: true });
     }
-    const full: JobDocument = { ...job, total: items.length, chunks };
+    const full: JobDocument = { ...job, total: items.length, chunks, progress };
     try {
       await this.jobs.insertOne(full);
       return { job: full, created: true };
@@ -58,24 +59,53 @@ export class JobStore {
 
   /** The counts of a job's items with an outcome, summed over its chunks. */
   async counts(job: JobDocument): Promise<JobCounts> {
-    const total = emptyCounts();
-    for (let c = 0; c < job.chunks; c += 1) {
-      const doc = await this.chunks.findOne({ _id: chunkId(job._id, c) }, { projection: { counts: 1 } });
-      for (const key of Object.keys(total) as (keyof JobCounts)[]) total[key] += doc?.counts[key] ?? 0;
-    }
-    return total;
+    return sumCounts(Object.values(await this.progress(job)));
   }
 
-  /** A page of the item report, in item order, optionally only items of one status. */
+  /**
+   * Each chunk's counts: the job's copy, and for a chunk it has none of (a job stored before
+   * progress was kept) the chunk's own.
+   */
+  private async progress(job: JobDocument): Promise<Record<string, JobCounts>> {
+    const counts: Record<string, JobCounts> = {};
+    for (let c = 0; c < job.chunks; c += 1) counts[String(c)] = job.progress?.[String(c)] ?? (await this.countsInChunk(job._id, c));
+    return counts;
+  }
+
+  /** Each chunk's counts as the chunk holds them: the exact figures, one read per chunk. */
+  async chunkCounts(job: JobDocument): Promise<Record<string, JobCounts>> {
+    const counts: Record<string, JobCounts> = {};
+    for (let c = 0; c < job.chunks; c += 1) counts[String(c)] = await this.countsInChunk(job._id, c);
+    return counts;
+  }
+
+  private async countsInChunk(jobId: string, chunk: number): Promise<JobCounts> {
+    const doc = await this.chunks.findOne({ _id: chunkId(jobId, chunk) }, { projection: { counts: 1 } });
+    return doc?.counts ?? emptyCounts();
+  }
+
+  /**
+   * A page of the item report, in item order, optionally only items of one status. With the job's
+   * progress only the chunks holding the page are read; the rest are known by their counts.
+   */
   async items(job: JobDocument, offset: number, limit: number, status?: JobItem['status']): Promise<ItemPage> {
+    const progress = await this.progress(job);
+    const inChunk = (c: number) => {
+      const length = chunkLength(job.total, c);
+      return status ? countOf(progress[String(c)] ?? emptyCounts(), length, status) : length;
+    };
     const page: JobItem[] = [];
     let matching = 0;
     for (let c = 0; c < job.chunks; c += 1) {
-      const doc = await this.chunk(job._id, c);
-      for (const item of orderedItems(doc)) {
+      const here = inChunk(c);
+      const wanted = page.length < limit && matching + here > offset;
+      matching += here;
+      if (!wanted) continue;
+      let seen = matching - here;
+      for (const item of orderedItems(await this.chunk(job._id, c))) {
         if (status && item.status !== status) continue;
-        if (matching >= offset && page.length < limit) page.push(item);
-        matching += 1;
+        if (seen >= offset && page.length < limit) page.push(item);
+        seen += 1;
       }
     }
     return { items: page, matching };
@@ -84,8 +114,7 @@ export class JobStore {
   /** Records outcomes of items of one chunk and counts them, in one write. */
   async record(jobId: string, chunk: number, items: JobItem[]): Promise<void> {
     if (items.length === 0) return;
-    const counts = emptyCounts();
-    for (const item of items) if (item.status !== 'pending') counts[item.status] += 1;
+    const counts = countsOf(items);
     await this.chunks.updateOne(
       { _id: chunkId(jobId, chunk) },
       {
@@ -93,6 +122,16 @@ export class JobStore {
         $inc: { 'counts.succeeded': counts.succeeded, 'counts.refused': counts.refused, 'counts.failed': counts.failed },
       },
     );
+    // the job's copy follows; a crash in between leaves it short until the chunk is read again
+    const key = `progress.${chunk}`;
+    await this.jobs.updateOne({ _id: jobId }, { $inc: { [`${key}.succeeded`]: counts.succeeded, [`${key}.refused`]: counts.refused, [`${key}.failed`]: counts.failed } });
+  }
+
+  /** Makes the job's copy of a chunk's counts what the chunk holds (after the chunk was read). */
+  async syncProgress(job: JobDocument, chunk: number, counts: JobCounts): Promise<void> {
+    const known = job.progress?.[String(chunk)];
+    if (known && known.succeeded === counts.succeeded && known.refused === counts.refused && known.failed === counts.failed) return;
+    await this.jobs.updateOne({ _id: job._id }, { $set: { [`progress.${chunk}`]: counts } });
   }
 
   /**
@@ -117,10 +156,11 @@ export class JobStore {
     return { held: held.matchedCount === 1, cancelRequested: job?.cancel_requested === true };
   }
 
-  async finish(jobId: string, owner: string, status: JobStatus, now: Date, retentionMs: number): Promise<void> {
+  /** Ends the job with the exact counts of its chunks as its progress. */
+  async finish(jobId: string, owner: string, status: JobStatus, now: Date, retentionMs: number, progress: Record<string, JobCounts>): Promise<void> {
     await this.jobs.updateOne(
       { _id: jobId, lease_owner: owner },
-      { $set: { status, finished_at: now, expires_at: new Date(now.getTime() + retentionMs) }, $unset: { lease_until: '' } },
+      { $set: { status, finished_at: now, expires_at: new Date(now.getTime() + retentionMs), progress }, $unset: { lease_until: '' } },
     );
   }
 
@@ -140,6 +180,12 @@ export class JobStore {
     }
     return expired.length;
   }
+}
+
+function countsOf(items: JobItem[]): JobCounts {
+  const counts = emptyCounts();
+  for (const item of items) if (item.status !== 'pending') counts[item.status] += 1;
+  return counts;
 }
 
 /** A chunk's items in index order. */
