@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TObject } from 'typebox';
 import { ListClientsQuerySchema, MetricsQuerySchema } from '@trackme/contracts';
 import { isolatedEnv, REPO_ROOT, spawnService, waitUntilReady, type ServiceProcess } from '@trackme/testkit';
+import { ClientIdsQuerySchema } from '../../services/read/src/clients/routes.js';
 import { runSchemathesis, type FuzzResult } from '../fuzz/schemathesis.js';
 
 /**
@@ -46,6 +47,7 @@ const get = (operationId: string, parameters: object[]) => ({ get: { operationId
 const DOCUMENTS: Record<'read' | 'metrics', Record<string, object>> = {
   read: {
     '/internal/clients': get('listClients', queryParameters(ListClientsQuerySchema)),
+    '/internal/client-ids': get('listClientIds', queryParameters(ClientIdsQuerySchema)),
     '/internal/clients/{id}': get('getClient', [idParameter]),
     '/internal/clients/{id}/history': get('getClientHistory', [idParameter]),
   },

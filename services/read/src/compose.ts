@@ -57,7 +57,7 @@ export async function composeRead(context: ServiceContext<ReadConfig>): Promise<
     // Redis is not required to answer (reads fall back to Mongo), so it is not a readiness gate
     readiness: { mongo: () => mongo.ping(), kafka: () => kafka.isReady },
   });
-  await app.register(internalClientRoutes, { reads });
+  await app.register(internalClientRoutes, { reads, source });
   await registerHistoryRoutes(app, mongo.db);
   return app;
 }

@@ -34,9 +34,10 @@ export class ServiceClient {
     this.pool = new Pool(baseUrl, { connections: 32, headersTimeout: SERVICE_TIMEOUT_MS, bodyTimeout: SERVICE_TIMEOUT_MS });
   }
 
-  async get(path: string, headers: Record<string, string> = {}): Promise<ServiceAnswer> {
+  /** `timeoutMs`: how long to wait for the answer, for a read known to take longer than an interactive one. */
+  async get(path: string, headers: Record<string, string> = {}, timeoutMs = SERVICE_TIMEOUT_MS): Promise<ServiceAnswer> {
     try {
-      const response = await this.pool.request({ method: 'GET', path, headers: { ...headers, authorization: this.authorization } });
+      const response = await this.pool.request({ method: 'GET', path, headers: { ...headers, authorization: this.authorization }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const relayed: Record<string, string> = {};
       for (const name of RELAYED_HEADERS) {
         const value = response.headers[name];

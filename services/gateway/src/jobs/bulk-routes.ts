@@ -34,8 +34,8 @@ type Action = Static<typeof ActionSchema>;
  * The command an action makes of one client. A stage move names only the stage, so a field changed
  * after the set was read is kept; each move is still checked against the process when applied.
  */
-function itemOf(action: Action, client: { id: string }, i: number): JobItem {
-  const base = { i, client_id: client.id, status: 'pending' as const };
+function itemOf(action: Action, clientId: string, i: number): JobItem {
+  const base = { i, client_id: clientId, status: 'pending' as const };
   switch (action.type) {
     case 'stage':
       return { ...base, op: 'move', fields: { stage: action.stage } };
@@ -71,8 +71,8 @@ export const bulkActionRoutes: FastifyPluginAsyncTypebox<JobsDeps> = async (app,
         if (unknown) throw new ValidationError(unknown.message, [{ field: 'action.stage', message: unknown.message }]);
       }
       return idempotent(deps.write, request, reply, JSON.stringify(request.body), async () => {
-        const clients = await clientsMatching(deps.read, filter as ListFilter);
-        const items = clients.map((client, i) => itemOf(action, client, i));
+        const ids = await clientsMatching(deps.read, filter as ListFilter);
+        const items = ids.map((id, i) => itemOf(action, id, i));
         return submitJob(deps, request, reply, { id: jobIdOf(request), kind: 'bulk', items, spec: { filter, action } });
       });
     },

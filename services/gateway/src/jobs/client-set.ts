@@ -1,4 +1,4 @@
-import { LIST_LIMIT_MAX, LIST_QUERY_FIELDS, type ClientView, type ListClientsQuery } from '@trackme/contracts';
+import { LIST_QUERY_FIELDS, type ListClientsQuery } from '@trackme/contracts';
 import { DependencyUnavailableError, ValidationError } from '@trackme/platform';
 import { queryStringOf } from '../http/service-client.js';
 import type { ReadClient } from '../read/read-client.js';
@@ -6,27 +6,30 @@ import type { ReadClient } from '../read/read-client.js';
 /** The most clients one bulk job may touch; a wider filter is refused, to be narrowed. */
 export const BULK_MAX_CLIENTS = 100_000;
 
+/**
+ * How long the read of a bulk job's set may take: one query over every client, which on a
+ * Mongo-wire server without secondary indexes is a scan (about 3 s per 10,000 clients here).
+ */
+const CLIENT_IDS_TIMEOUT_MS = 60_000;
+
 export type ListFilter = Omit<ListClientsQuery, 'limit' | 'offset'>;
 
+const FILTER_FIELDS = LIST_QUERY_FIELDS.filter((field) => field !== 'limit' && field !== 'offset');
+
 /**
- * Every client matching a list filter, read once from the database through the read service
- * (no cache): the set a bulk job works on, fixed before its first item runs.
+ * The ids of every client matching a list filter, in list order, read once from the database
+ * through the read service (no cache): the set a bulk job works on, fixed before its first item runs.
  */
-export async function clientsMatching(read: ReadClient, filter: ListFilter): Promise<ClientView[]> {
-  const found = new Map<string, ClientView>();
-  for (let offset = 0; ; offset += LIST_LIMIT_MAX) {
-    const query = queryStringOf({ ...filter, limit: LIST_LIMIT_MAX, offset } as ListClientsQuery, LIST_QUERY_FIELDS);
-    const answer = await read.get(`/internal/clients?${query}`, { 'cache-control': 'no-cache' });
-    if (answer.status !== 200) throw new DependencyUnavailableError('the read service could not list the clients; retry later');
-    const page = JSON.parse(answer.body.toString()) as { data: ClientView[]; meta: { total: number } };
-    if (page.meta.total > BULK_MAX_CLIENTS) {
-      throw new ValidationError(`the filter matches ${page.meta.total} clients; a bulk job takes at most ${BULK_MAX_CLIENTS}`, [
-        { field: 'filter', message: `matches more than ${BULK_MAX_CLIENTS} clients` },
-      ]);
-    }
-    // a client changed while paging may show twice; it is one item
-    for (const client of page.data) found.set(client.id, client);
-    if (page.data.length < LIST_LIMIT_MAX) break;
+export async function clientsMatching(read: ReadClient, filter: ListFilter): Promise<string[]> {
+  const query = new URLSearchParams(queryStringOf(filter as ListClientsQuery, FILTER_FIELDS));
+  query.set('max', String(BULK_MAX_CLIENTS + 1));
+  const answer = await read.get(`/internal/client-ids?${query}`, {}, CLIENT_IDS_TIMEOUT_MS);
+  if (answer.status !== 200) throw new DependencyUnavailableError('the read service could not list the clients; retry later');
+  const { data: ids } = JSON.parse(answer.body.toString()) as { data: string[] };
+  if (ids.length > BULK_MAX_CLIENTS) {
+    throw new ValidationError(`the filter matches more than ${BULK_MAX_CLIENTS} clients; a bulk job takes at most ${BULK_MAX_CLIENTS}`, [
+      { field: 'filter', message: `matches more than ${BULK_MAX_CLIENTS} clients` },
+    ]);
   }
-  return [...found.values()];
+  return ids;
 }

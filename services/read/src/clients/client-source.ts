@@ -35,13 +35,19 @@ const PROJECTION = {
 /** Ends a list query before the gateway stops waiting for it (5 s), so abandoned work stops too. */
 const LIST_TIME_LIMIT_MS = 4_000;
 
+/** Ends the read of a bulk job's set before the gateway stops waiting for it (CLIENT_IDS_TIMEOUT_MS there). */
+const IDS_TIME_LIMIT_MS = 55_000;
+
+/** The filter of a list query, without its paging. */
+export type ListFilterQuery = Omit<ListClientsQuery, 'limit' | 'offset'>;
+
 const dayStart = (day: string) => new Date(`${day}T00:00:00.000Z`);
 
 /**
  * The Mongo filter of a validated list query. Every value is a plain string, boolean or Date
  * placed under a field name chosen here, so nothing from the query string can become an operator.
  */
-export function listFilter(query: ListClientsQuery, now: number, policy: HighlightPolicy): Filter<StoredClient> {
+export function listFilter(query: ListFilterQuery, now: number, policy: HighlightPolicy): Filter<StoredClient> {
   const and: Filter<StoredClient>[] = [{ deleted: { $ne: true } }, { is_active: query.is_active }];
   if (query.id !== undefined) and.push({ _id: query.id });
   if (query.email !== undefined) and.push({ email_normalized: normalizeEmail(query.email) });
@@ -96,6 +102,24 @@ export class ClientSource {
       ]);
       return { clients: docs.map(toClient), total, membershipValidUntil: nextFlip };
     });
+  }
+
+  /**
+   * The ids of the clients a filter matches, in list order, at most `max`: the set a bulk job works
+   * on, read in one query (paging it would scan the collection once per page where no index serves
+   * the filter).
+   */
+  ids(query: ListFilterQuery, max: number, now: number): Promise<string[]> {
+    return this.bulkhead.run(() =>
+      guard(async () => {
+        const docs = await this.clients
+          .find(listFilter(query, now, this.policy), { projection: { _id: 1 }, maxTimeMS: IDS_TIME_LIMIT_MS })
+          .sort({ last_updated: -1, _id: 1 })
+          .limit(max)
+          .toArray();
+        return docs.map((doc) => doc._id);
+      }),
+    );
   }
 
   /** A stored client's state (a deleted one with `client: null`), or null for an unknown id. */

@@ -110,9 +110,16 @@ describe('ClientSource.list against the Mongo-wire server', () => {
     ['a combination (source and channel)', { source: 'mobile', channel: 'organic' }, []],
     ['a combination (highlighted and stage)', { highlighted: true, stage: 'product_selection' }, [fixtures.proposal]],
     ['a value that only looks like an operator', { stage: '$ne' }, []],
-  ] as [string, Partial<ListClientsQuery>, Client[]][])('filters by %s, in Mongo and in the cached rows alike', async (_case, filters, expected) => {
+  ] as [string, Partial<ListClientsQuery>, Client[]][])('filters by %s, in Mongo, in the cached rows and in a bulk set alike', async (_case, filters, expected) => {
     expect((await ids(filters)).sort()).toEqual(idsOf(...expected).sort());
     expect(rowIds(filters).sort()).toEqual(idsOf(...expected).sort());
+    const { limit: _limit, offset: _offset, ...filter } = query(filters);
+    expect((await source.ids(filter, 1_000, NOW)).sort()).toEqual(idsOf(...expected).sort());
+  });
+
+  it('gives the ids of every match in list order, however many pages they fill, up to the number asked', async () => {
+    expect(await source.ids({ is_active: true }, 1_000, NOW)).toEqual(newestFirst(active));
+    expect(await source.ids({ is_active: true }, 3, NOW)).toEqual(newestFirst(active).slice(0, 3));
   });
 
   it('orders and pages the cached rows exactly as Mongo does', async () => {
