@@ -50,7 +50,9 @@ export const bulkJobs: Scenario = {
     const count = context.quick ? 1_000 : 10_000;
     const seconds = context.quick ? 5 : 10;
     const env = await emptyBenchEnv(NAMESPACE);
-    const system = await retryOnPortRace(() => startSystem(env));
+    // JOB_WINDOW set for the bench is the gateway's: the lane's width against the interactive p99
+    const window = process.env['JOB_WINDOW'];
+    const system = await retryOnPortRace(() => startSystem(env, window ? { env: { JOB_WINDOW: window } } : {}));
     const client = apiClient(system.api, context.authorization);
     try {
       const alone = await createLoad(system.api, context.authorization, { connections: 16, seconds });
@@ -78,7 +80,7 @@ export const bulkJobs: Scenario = {
           { goal: 'single-write p99 during a job < WRITE_TIMEOUT_MS (5 s)', measured: `${during.p99} ms`, met: during.p99 < 5_000 },
         ],
         markdown: [
-          `${count.toLocaleString('en-US')} items per job; baseline: ${seconds} s of \`POST /clients\` at 16 connections, same system, same run`,
+          `${count.toLocaleString('en-US')} items per job, \`JOB_WINDOW\` ${window ?? 'default (64)'}; baseline: ${seconds} s of \`POST /clients\` at 16 connections, same system, same run`,
           '',
           '| path | items/s | ratio | p50 | p99 | answers |',
           '|---|---:|---:|---:|---:|---|',
