@@ -38,6 +38,18 @@ export type ListClientsQuery = Static<typeof ListClientsQuerySchema>;
 /** The filter names in the order they form a cache key and a forwarded query string. */
 export const LIST_QUERY_FIELDS = Object.keys(ListClientsQuerySchema.properties) as (keyof ListClientsQuery)[];
 
+const { limit: _limit, offset: _offset, ...listFilterProperties } = ListClientsQuerySchema.properties;
+
+/** A list query's filter without its paging: what a bulk job selects its clients by. */
+export const ListClientsFilterSchema = Type.Object(listFilterProperties, { additionalProperties: false });
+export type ListClientsFilter = Static<typeof ListClientsFilterSchema>;
+
+/** The filter names of a list query, in LIST_QUERY_FIELDS order. */
+export const LIST_FILTER_FIELDS = Object.keys(listFilterProperties) as (keyof ListClientsFilter)[];
+
+/** The most clients one bulk job may touch; a wider filter is refused, to be narrowed. */
+export const BULK_MAX_CLIENTS = 100_000;
+
 export const AppViewSchema = Type.Object(
   { status: AppStatusSchema, highlight: Type.Boolean({ description: 'true when the app is not installed' }) },
   { additionalProperties: false },

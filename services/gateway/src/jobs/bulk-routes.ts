@@ -1,14 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { ListClientsQuerySchema, PatchClientBodySchema, StageRefSchema, unknownStage } from '@trackme/contracts';
+import { ListClientsFilterSchema, PatchClientBodySchema, StageRefSchema, unknownStage } from '@trackme/contracts';
 import { ValidationError } from '@trackme/platform';
 import { IdempotencyKeyHeaderSchema, problemResponses } from '../http/schemas.js';
-import { clientsMatching, type ListFilter } from './client-set.js';
+import { clientsMatching } from './client-set.js';
 import { JobAcceptedHeaders, JobAnswerSchema } from './http-schemas.js';
 import type { JobItem } from './job-model.js';
 import { idempotent, jobIdOf, submitJob, type JobsDeps } from './submit.js';
-
-const { limit: _limit, offset: _offset, ...filterProperties } = ListClientsQuerySchema.properties;
 
 const ActionSchema = Type.Union(
   [
@@ -22,7 +20,7 @@ const ActionSchema = Type.Union(
 
 const BulkBodySchema = Type.Object(
   {
-    filter: Type.Object(filterProperties, { additionalProperties: false, description: 'The parameters of GET /clients (without paging); `is_active` defaults to true there too' }),
+    filter: { ...ListClientsFilterSchema, description: 'The parameters of GET /clients (without paging); `is_active` defaults to true there too' },
     action: ActionSchema,
   },
   { additionalProperties: false, examples: [{ filter: { stage: 'new', source: 'fair-2026' }, action: { type: 'stage', stage: 'next' } }] },
@@ -71,7 +69,7 @@ export const bulkActionRoutes: FastifyPluginAsyncTypebox<JobsDeps> = async (app,
         if (unknown) throw new ValidationError(unknown.message, [{ field: 'action.stage', message: unknown.message }]);
       }
       return idempotent(deps.write, request, reply, JSON.stringify(request.body), async () => {
-        const ids = await clientsMatching(deps.read, filter as ListFilter);
+        const ids = await clientsMatching(deps.read, filter);
         const items = ids.map((id, i) => itemOf(action, id, i));
         return submitJob(deps, request, reply, { id: jobIdOf(request), kind: 'bulk', items, spec: { filter, action } });
       });

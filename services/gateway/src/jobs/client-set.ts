@@ -1,10 +1,7 @@
-import { LIST_QUERY_FIELDS, type ListClientsQuery } from '@trackme/contracts';
+import { BULK_MAX_CLIENTS, LIST_FILTER_FIELDS, type ListClientsFilter } from '@trackme/contracts';
 import { DependencyUnavailableError, ValidationError } from '@trackme/platform';
 import { queryStringOf } from '../http/service-client.js';
 import type { ReadClient } from '../read/read-client.js';
-
-/** The most clients one bulk job may touch; a wider filter is refused, to be narrowed. */
-export const BULK_MAX_CLIENTS = 100_000;
 
 /**
  * How long the read of a bulk job's set may take: one query over every client, which on a
@@ -12,16 +9,12 @@ export const BULK_MAX_CLIENTS = 100_000;
  */
 const CLIENT_IDS_TIMEOUT_MS = 60_000;
 
-export type ListFilter = Omit<ListClientsQuery, 'limit' | 'offset'>;
-
-const FILTER_FIELDS = LIST_QUERY_FIELDS.filter((field) => field !== 'limit' && field !== 'offset');
-
 /**
  * The ids of every client matching a list filter, in list order, read once from the database
  * through the read service (no cache): the set a bulk job works on, fixed before its first item runs.
  */
-export async function clientsMatching(read: ReadClient, filter: ListFilter): Promise<string[]> {
-  const query = new URLSearchParams(queryStringOf(filter as ListClientsQuery, FILTER_FIELDS));
+export async function clientsMatching(read: ReadClient, filter: ListClientsFilter): Promise<string[]> {
+  const query = new URLSearchParams(queryStringOf(filter, LIST_FILTER_FIELDS));
   query.set('max', String(BULK_MAX_CLIENTS + 1));
   const answer = await read.get(`/internal/client-ids?${query}`, {}, CLIENT_IDS_TIMEOUT_MS);
   if (answer.status !== 200) throw new DependencyUnavailableError('the read service could not list the clients; retry later');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@trackme/platform';
-import { BULK_MAX_CLIENTS, clientsMatching } from '../../src/jobs/client-set.js';
+import { BULK_MAX_CLIENTS } from '@trackme/contracts';
+import { clientsMatching } from '../../src/jobs/client-set.js';
 import type { ServiceAnswer } from '../../src/http/service-client.js';
 import type { ReadClient } from '../../src/read/read-client.js';
 

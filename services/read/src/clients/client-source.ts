@@ -1,5 +1,5 @@
 import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
-import { normalizeEmail, toClient, type Client, type ListClientsQuery, type StoredClient } from '@trackme/contracts';
+import { normalizeEmail, toClient, type Client, type ListClientsFilter, type ListClientsQuery, type StoredClient } from '@trackme/contracts';
 import { DependencyUnavailableError, isMongoUnavailable } from '@trackme/platform';
 import type { CachedClient } from '../cache/read-cache.js';
 import { Bulkhead } from './bulkhead.js';
@@ -38,16 +38,13 @@ const LIST_TIME_LIMIT_MS = 4_000;
 /** Ends the read of a bulk job's set before the gateway stops waiting for it (CLIENT_IDS_TIMEOUT_MS there). */
 const IDS_TIME_LIMIT_MS = 55_000;
 
-/** The filter of a list query, without its paging. */
-export type ListFilterQuery = Omit<ListClientsQuery, 'limit' | 'offset'>;
-
 const dayStart = (day: string) => new Date(`${day}T00:00:00.000Z`);
 
 /**
  * The Mongo filter of a validated list query. Every value is a plain string, boolean or Date
  * placed under a field name chosen here, so nothing from the query string can become an operator.
  */
-export function listFilter(query: ListFilterQuery, now: number, policy: HighlightPolicy): Filter<StoredClient> {
+export function listFilter(query: ListClientsFilter, now: number, policy: HighlightPolicy): Filter<StoredClient> {
   const and: Filter<StoredClient>[] = [{ deleted: { $ne: true } }, { is_active: query.is_active }];
   if (query.id !== undefined) and.push({ _id: query.id });
   if (query.email !== undefined) and.push({ email_normalized: normalizeEmail(query.email) });
@@ -109,7 +106,7 @@ export class ClientSource {
    * on, read in one query (paging it would scan the collection once per page where no index serves
    * the filter).
    */
-  ids(query: ListFilterQuery, max: number, now: number): Promise<string[]> {
+  ids(query: ListClientsFilter, max: number, now: number): Promise<string[]> {
     return this.bulkhead.run(() =>
       guard(async () => {
         const docs = await this.clients

@@ -1,18 +1,14 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ClientIdSchema, ListClientsQuerySchema } from '@trackme/contracts';
+import { BULK_MAX_CLIENTS, ClientIdSchema, ListClientsFilterSchema, ListClientsQuerySchema } from '@trackme/contracts';
 import { VALID_UNTIL_HEADER, wantsBypass } from '@trackme/platform';
 import type { ClientReads, ReadAnswer } from './client-reads.js';
 import type { ClientSource } from './client-source.js';
 
-const { limit: _limit, offset: _offset, ...filterProperties } = ListClientsQuerySchema.properties;
-
-/** The most ids one request returns: a bulk job's limit, and one more to tell that a filter exceeds it. */
-export const CLIENT_IDS_MAX = 100_001;
-
+/** A list filter and how many ids to return at most: a bulk job's limit, and one more to tell that a filter exceeds it. */
 export const ClientIdsQuerySchema = Type.Object(
-  { ...filterProperties, max: Type.Integer({ minimum: 1, maximum: CLIENT_IDS_MAX, description: 'Ids to return at most' }) },
+  { ...ListClientsFilterSchema.properties, max: Type.Integer({ minimum: 1, maximum: BULK_MAX_CLIENTS + 1, description: 'Ids to return at most' }) },
   { additionalProperties: false },
 );
 
